@@ -1,0 +1,32 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Each sets up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## run: the reference workflow on the embedded emulator
+run: $(STAMP)
+	$(BIN)/harness run
+
+## test: lint, type-check and the whole test suite
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness backends fixtures tests bench
+	$(BIN)/mypy
+
+## serve: the emulator as one local AWS endpoint
+serve: $(STAMP)
+	$(BIN)/harness serve
+
+clean:
+	rm -rf $(VENV) .harness-state .pytest_cache .mypy_cache .ruff_cache

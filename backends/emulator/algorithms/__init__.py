@@ -1,0 +1,1 @@
+"""Built-in SageMaker algorithms, run natively instead of in their Docker images."""

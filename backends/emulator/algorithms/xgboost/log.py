@@ -1,0 +1,38 @@
+"""Log lines in the container's format, written to a stream as they happen.
+
+The container configures Python logging with `[%(asctime)s:%(levelname)s] %(message)s` and the date format
+`%Y-%m-%d:%H:%M:%S`, and prints evaluation lines (`[0]\\ttrain-rmse:...`) bare. Both end up in the job's
+CloudWatch stream, so both go to one stream here, flushed per line so a log tail sees each round at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+
+class ContainerLog:
+    def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._stream = stream if stream is not None else sys.stdout
+        self._clock = clock
+
+    def info(self, message: str) -> None:
+        self._emit("INFO", message)
+
+    def warning(self, message: str) -> None:
+        self._emit("WARNING", message)
+
+    def error(self, message: str) -> None:
+        self._emit("ERROR", message)
+
+    def line(self, text: str) -> None:
+        """A bare line, as the container's `print` calls write it (evaluation results)."""
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def _emit(self, level: str, message: str) -> None:
+        # Training containers run in UTC, so the timestamps are UTC whatever this machine's zone is.
+        stamp = time.strftime("%Y-%m-%d:%H:%M:%S", time.gmtime(self._clock()))
+        self.line(f"[{stamp}:{level}] {message}")

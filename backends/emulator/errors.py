@@ -1,0 +1,57 @@
+"""Errors the emulated services answer with, in AWS's vocabulary.
+
+Every error carries the wire code (`__type`) and HTTP status the real service uses, so the protocol layer
+can render it without knowing which operation raised it.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """An error answered to the client as `{"__type": code, "message": message}`."""
+
+    code = "InternalFailure"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationException(ServiceError):
+    """Bad input, and (as SageMaker does) most "not found" cases."""
+
+    code = "ValidationException"
+    status = 400
+
+
+class ResourceInUse(ServiceError):
+    code = "ResourceInUse"
+    status = 400
+
+
+class ResourceNotFound(ServiceError):
+    code = "ResourceNotFound"
+    status = 400
+
+
+class ResourceLimitExceeded(ServiceError):
+    code = "ResourceLimitExceeded"
+    status = 400
+
+
+class SerializationException(ServiceError):
+    """The body is not JSON, or a member has the wrong JSON type."""
+
+    code = "SerializationException"
+    status = 400
+
+
+class UnknownOperationException(ServiceError):
+    code = "UnknownOperationException"
+    status = 400
+
+
+class InternalFailure(ServiceError):
+    code = "InternalFailure"
+    status = 500

@@ -1,0 +1,197 @@
+"""Running one training job: workspace, download, the algorithm's process, upload, status at each step."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..algorithms.images import resolve_image
+from ..sagemaker import status
+from ..sagemaker.metrics import final_metrics
+from .artifacts import pack_model
+from .clients import AwsClients
+from .cloudwatch import LogShipper
+from .processes import JobProcess
+from .s3_transfer import DataError, download, list_source, upload_file
+from .supervision import JobSlot, supervise
+from .workspace import TrainingWorkspace
+
+log = logging.getLogger(__name__)
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRAINING_ENTRY = "backends.emulator.algorithms.xgboost.entry:run_training_job"
+MAX_FAILURE_REASON = 1024
+INTERNAL_ERROR = "InternalServerError: We encountered an internal error. Please try again."
+
+
+class TrainingRecorder(Protocol):
+    """What a run needs from the control plane: the job document and a way to record each step."""
+
+    def get(self, region: str, name: str) -> dict[str, Any]: ...
+
+    def advance(self, region: str, name: str, secondary: str, message: str, **fields: Any) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    stop_grace_seconds: float = 2.0  # SageMaker waits 120 s after SIGTERM; a local job needs far less
+    poll_seconds: float = 0.02
+    ship_logs_every: float = 0.1
+    keep_inputs: bool = False
+
+
+class _Stopped(Exception):
+    pass
+
+
+class TrainingRun:
+    def __init__(self, region: str, name: str, jobs: TrainingRecorder, clients: AwsClients, root: Path,
+                 settings: RunSettings, slots: threading.Semaphore) -> None:
+        self.region = region
+        self.name = name
+        self.jobs = jobs
+        self.clients = clients
+        self.settings = settings
+        self.workspace = TrainingWorkspace(root)
+        self._slots = slots
+        self._stop = threading.Event()
+        self._max_runtime = False
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        started: float | None = None
+        shipper: LogShipper | None = None
+        try:
+            with self._slot():
+                job = self.jobs.get(self.region, self.name)
+                self._advance("Starting", status.PREPARING)
+                self.workspace.create()
+                stream = f"{job['TrainingJobName']}/algo-1-{int(time.time())}"
+                shipper = LogShipper(self.clients.logs(self.region), self.workspace.log, LOG_GROUP, stream)
+                image_uri = job["AlgorithmSpecification"].get("TrainingImage", "")
+                image = resolve_image(image_uri)
+                if image is None:
+                    raise DataError(
+                        f"The emulator cannot run image '{image_uri or job['AlgorithmSpecification']}': it runs the "
+                        "built-in XGBoost images (xgboost:1 and sagemaker-xgboost:<version> in any region); "
+                        "other images need the Docker runner."
+                    )
+                self.workspace.write_config(job)
+                self._check_stop()
+                started = time.time()
+                self._advance("Downloading", status.DOWNLOADING, TrainingStartTime=started)
+                self._download(job)
+                self._check_stop()
+                self._advance("Training", status.TRAINING)
+                code = self._train(image.version, started + job["StoppingCondition"]["MaxRuntimeInSeconds"], shipper)
+                if self._stop.is_set():
+                    raise _Stopped
+                if code != 0:
+                    self._fail(self._algorithm_error(code), started, shipper)
+                    return
+                self._advance("Uploading", status.UPLOADING)
+                self._upload_model(job)
+                self._finish("Completed", status.COMPLETED, started, shipper)
+        except _Stopped:
+            self._stopped(started, shipper)
+        except DataError as exc:
+            self._fail(f"ClientError: {exc}", started, shipper)
+        except Exception:
+            log.exception("training job %s failed inside the emulator", self.name)
+            self._fail(INTERNAL_ERROR, started, shipper)
+        finally:
+            if not self.settings.keep_inputs:
+                self.workspace.remove_inputs()
+
+    # -- steps ----------------------------------------------------------------------------------------
+
+    def _download(self, job: dict[str, Any]) -> None:
+        s3 = self.clients.s3(self.region)
+        for channel in job.get("InputDataConfig", []):
+            source = channel["DataSource"].get("S3DataSource")
+            if source is None:
+                raise DataError(f"Channel {channel['ChannelName']}: only S3DataSource inputs are supported by "
+                                "the emulator.")
+            objects = list_source(s3, source, job.get("RoleArn"), self.region)
+            download(s3, objects, self.workspace.channel(channel["ChannelName"]))
+            self._check_stop()
+
+    def _train(self, version: str, deadline: float, shipper: LogShipper) -> int:
+        process = JobProcess(TRAINING_ENTRY, (str(self.workspace.opt_ml), version), self.workspace.log)
+        code, self._max_runtime = supervise(process, self._stop, deadline, shipper, self.settings.stop_grace_seconds,
+                                            self.settings.poll_seconds, self.settings.ship_logs_every)
+        return code
+
+    def _upload_model(self, job: dict[str, Any]) -> None:
+        archive = self.workspace.root / "model.tar.gz"
+        pack_model(self.workspace.model, archive)
+        upload_file(self.clients.s3(self.region), archive, job["ModelArtifacts"]["S3ModelArtifacts"])
+        archive.unlink()
+
+    # -- endings --------------------------------------------------------------------------------------
+
+    def _stopped(self, started: float | None, shipper: LogShipper | None) -> None:
+        # A stopped job keeps what the algorithm saved, as SageMaker uploads /opt/ml/model on stop.
+        try:
+            job = self.jobs.get(self.region, self.name)
+            if self.workspace.model.exists() and any(self.workspace.model.iterdir()):
+                self._upload_model(job)
+        except Exception:
+            log.exception("could not upload the model of stopped job %s", self.name)
+        if self._max_runtime:
+            self._finish("MaxRuntimeExceeded", status.MAX_RUNTIME, started, shipper)
+        else:
+            self._finish("Stopped", status.STOPPED, started, shipper)
+
+    def _fail(self, reason: str, started: float | None, shipper: LogShipper | None) -> None:
+        if shipper is not None:
+            try:
+                shipper.write(reason)
+            except OSError:
+                pass
+        self._finish("Failed", status.FAILED, started, shipper, FailureReason=reason[:MAX_FAILURE_REASON])
+
+    def _finish(self, secondary: str, message: str, started: float | None, shipper: LogShipper | None,
+                **fields: Any) -> None:
+        end = time.time()
+        lines: list[str] = []
+        if shipper is not None:
+            try:
+                shipper.pump(final=True)
+            except Exception:
+                log.exception("could not ship the last log lines of %s", self.name)
+            lines = shipper.lines
+        if started is not None:
+            seconds = max(1, round(end - started))
+            job = self.jobs.get(self.region, self.name)
+            definitions = job["AlgorithmSpecification"].get("MetricDefinitions", [])
+            fields.update(TrainingEndTime=end, TrainingTimeInSeconds=seconds, BillableTimeInSeconds=seconds,
+                          FinalMetricDataList=final_metrics(definitions, lines, end))
+        self.jobs.advance(self.region, self.name, secondary, message, **fields)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    def _advance(self, secondary: str, message: str, **fields: Any) -> None:
+        self.jobs.advance(self.region, self.name, secondary, message, **fields)
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+
+    def _algorithm_error(self, code: int) -> str:
+        message = self.workspace.failure_message()
+        if message:
+            return f"AlgorithmError: {message}"
+        if code < 0:
+            return (f"AlgorithmError: The training process was killed by signal {-code}; if that was SIGKILL, "
+                    "it may have run out of memory. See the job's logs.")
+        return f"AlgorithmError: The training process exited with code {code}. See the job's logs."
+
+    def _slot(self) -> JobSlot:
+        return JobSlot(self._slots, self._stop, _Stopped)

@@ -1,0 +1,156 @@
+"""Running one batch transform job: model and inputs in, the model's process, `.out` objects uploaded."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..algorithms.images import resolve_image
+from .artifacts import UnsafeArchive, unpack_model
+from .clients import AwsClients
+from .cloudwatch import LogShipper
+from .processes import JobProcess
+from .s3_transfer import DataError, download, list_source, split_uri, upload_file
+from .supervision import JobSlot, supervise
+from .training import INTERNAL_ERROR, RunSettings
+from .workspace import safe_join
+
+log = logging.getLogger(__name__)
+
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+TRANSFORM_ENTRY = "backends.emulator.executor.transform_entry:run_transform_job"
+
+
+class TransformRecorder(Protocol):
+    def get(self, region: str, name: str) -> dict[str, Any]: ...
+
+    def set_status(self, region: str, name: str, new_status: str, **fields: Any) -> None: ...
+
+
+class _Stopped(Exception):
+    pass
+
+
+class TransformRun:
+    def __init__(self, region: str, name: str, jobs: TransformRecorder, clients: AwsClients, root: Path,
+                 settings: RunSettings, slots: threading.Semaphore) -> None:
+        self.region = region
+        self.name = name
+        self.jobs = jobs
+        self.clients = clients
+        self.root = root
+        self.settings = settings
+        self._slots = slots
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        shipper: LogShipper | None = None
+        try:
+            with JobSlot(self._slots, self._stop, _Stopped):
+                job = self.jobs.get(self.region, self.name)
+                self.jobs.set_status(self.region, self.name, "InProgress", TransformStartTime=time.time())
+                self._create_workspace()
+                stream = f"{job['TransformJobName']}/i-{secrets.token_hex(8)}-{int(time.time())}"
+                shipper = LogShipper(self.clients.logs(self.region), self.root / "job.log", LOG_GROUP, stream)
+                container = job["ModelSnapshot"][0]
+                image = resolve_image(container.get("Image", ""))
+                if image is None:
+                    raise DataError(f"The emulator cannot run image '{container.get('Image')}': it serves the "
+                                    "built-in XGBoost images; other images need the Docker runner.")
+                self._fetch_model(container)
+                relatives = self._fetch_inputs(job)
+                self._check_stop()
+                (self.root / "request.json").write_text(json.dumps(job))
+                (self.root / "inputs.json").write_text(json.dumps(relatives))
+                process = JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), self.root / "job.log")
+                supervise(process, self._stop, None, shipper, self.settings.stop_grace_seconds,
+                          self.settings.poll_seconds, self.settings.ship_logs_every)
+                self._check_stop()
+                failures = self._upload_outputs(job, relatives)
+                if failures:
+                    first, message = next(iter(failures.items()))
+                    more = f" ({len(failures) - 1} more input objects failed)" if len(failures) > 1 else ""
+                    reason = f"ClientError: {first}: {message}{more}. See job logs for more information"
+                    self._end(shipper, "Failed", FailureReason=reason[:1024])
+                else:
+                    self._end(shipper, "Completed")
+        except _Stopped:
+            # A stopped job stores no output, as in SageMaker.
+            self._end(shipper, "Stopped")
+        except (DataError, UnsafeArchive) as exc:
+            self._end(shipper, "Failed", FailureReason=f"ClientError: {exc}"[:1024])
+        except Exception:
+            log.exception("transform job %s failed inside the emulator", self.name)
+            self._end(shipper, "Failed", FailureReason=INTERNAL_ERROR)
+        finally:
+            if not self.settings.keep_inputs:
+                shutil.rmtree(self.root / "input", ignore_errors=True)
+                shutil.rmtree(self.root / "output", ignore_errors=True)
+
+    def _create_workspace(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        for directory in ("model", "input", "output"):
+            (self.root / directory).mkdir(parents=True)
+        (self.root / "job.log").touch()
+
+    def _fetch_model(self, container: dict[str, Any]) -> None:
+        url = container.get("ModelDataUrl")
+        if not url:
+            raise DataError("The model has no ModelDataUrl; the built-in XGBoost image needs model artifacts.")
+        bucket, key = split_uri(url)
+        archive = self.root / "model.tar.gz"
+        try:
+            self.clients.s3(self.region).download_file(bucket, key, str(archive))
+        except Exception as exc:
+            raise DataError(f"Could not download model data from {url}: {exc}") from None
+        try:
+            unpack_model(archive, self.root / "model")
+        except (OSError, EOFError) as exc:
+            raise DataError(f"Model data at {url} is not a valid tar.gz archive: {exc}") from None
+        archive.unlink()
+
+    def _fetch_inputs(self, job: dict[str, Any]) -> list[str]:
+        s3 = self.clients.s3(self.region)
+        source = job["TransformInput"]["DataSource"]["S3DataSource"]
+        objects = list_source(s3, source, None, self.region)
+        download(s3, objects, self.root / "input")
+        return [obj.relative for obj in objects]
+
+    def _upload_outputs(self, job: dict[str, Any], relatives: list[str]) -> dict[str, str]:
+        failures_file = self.root / "failures.json"
+        if not failures_file.exists():
+            failure = (self.root / "failure")
+            message = failure.read_text() if failure.exists() else "the model process ended unexpectedly"
+            raise DataError(message)
+        failures: dict[str, str] = json.loads(failures_file.read_text())
+        output_path = job["TransformOutput"]["S3OutputPath"].rstrip("/")
+        s3 = self.clients.s3(self.region)
+        for relative in relatives:
+            if relative in failures:
+                continue
+            upload_file(s3, safe_join(self.root / "output", relative + ".out"), f"{output_path}/{relative}.out")
+        return failures
+
+    def _end(self, shipper: LogShipper | None, new_status: str, **fields: Any) -> None:
+        if shipper is not None:
+            try:
+                if "FailureReason" in fields:
+                    shipper.write(fields["FailureReason"])
+                shipper.pump(final=True)
+            except Exception:
+                log.exception("could not ship the last log lines of %s", self.name)
+        self.jobs.set_status(self.region, self.name, new_status, TransformEndTime=time.time(), **fields)
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped

@@ -1,0 +1,1 @@
+"""The SageMaker control plane: wire layer (`api`), one module per resource kind, and their state."""

@@ -1,0 +1,116 @@
+"""The emulator as a running thing: composes store, control plane, executor and gateway, and serves HTTP."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from botocore.exceptions import ClientError
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .algorithms.images import resolve_image
+from .executor.clients import AwsClients
+from .executor.executor import Executor
+from .gateway import Gateway
+from .sagemaker.api import SageMakerApi
+from .sagemaker.models import Models
+from .sagemaker.training_jobs import TrainingJobs
+from .sagemaker.transform_jobs import TransformJobs
+from .services import UpstreamProxy, embedded_moto
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    state_dir: Path = field(default_factory=lambda: Path(".harness-state"))
+    host: str = "127.0.0.1"  # loopback unless told otherwise: the emulator has no authentication
+    port: int = 0  # 0 = any free port
+    region: str = "us-east-1"  # for requests that carry no SigV4 region
+    upstream: str | None = None  # e.g. a LocalStack endpoint for S3/Logs/STS/IAM instead of embedded moto
+    max_running_jobs: int = 4
+
+
+class Emulator:
+    """`with Emulator(config) as emu:` serves on `emu.endpoint_url` from a background thread."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.store = Store(self.config.state_dir / "state.sqlite3")
+        self.training = TrainingJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None)
+        self.models = Models(self.store, object_exists=self._object_exists)
+        self.transforms = TransformJobs(self.store, self.models)
+        services = UpstreamProxy(self.config.upstream) if self.config.upstream else embedded_moto()
+        api = SageMakerApi(self.training, self.models, self.transforms)
+        self.gateway = Gateway(api, services, self.config.region)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._clients: AwsClients | None = None
+        self.executor: Executor | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host = self.config.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"http://{shown}:{self._server.server_port}"
+
+    def start(self) -> Emulator:
+        """Bind, recover jobs interrupted by a previous crash, and serve in a background thread."""
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server = make_server(self.config.host, self.config.port, self.gateway, threaded=True)
+        services_url = self.config.upstream or self.endpoint_url
+        self._clients = AwsClients(services_url)
+        self.executor = Executor(self.training, self.transforms, self._clients, self.config.state_dir / "jobs",
+                                 max_running_jobs=self.config.max_running_jobs)
+        self.executor.recover(self.training.unfinished(), self.transforms.unfinished())
+        self.training.executor = self.executor
+        self.transforms.executor = self.executor
+        self.executor.warm_up()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop running jobs (they end Stopped), stop serving, close the store."""
+        if self.executor is not None:
+            self.executor.shutdown()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.store.close()
+        self._server = None
+
+    def wait(self) -> None:
+        """Block until the server thread ends (Ctrl-C in the CLI)."""
+        if self._thread is not None:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+
+    def _object_exists(self, region: str, url: str) -> bool | None:
+        """Whether `url` names an S3 object (CreateModel checks its ModelDataUrl); None if S3 cannot say."""
+        if self._clients is None:
+            return None
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            self._clients.s3(region).head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            return False if code in ("404", "NoSuchKey", "NoSuchBucket") else None
+        except Exception:
+            return None
+        return True
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

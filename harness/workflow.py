@@ -1,0 +1,233 @@
+"""The reference workflow: split, write, upload, train, model, transform, download, evaluate, plot, clean up.
+
+Each step is a method usable on its own; `run()` chains them. The same code runs on every backend: only the
+clients, image, role, bucket and instance type come from the backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from backends.base import Backend
+
+from . import evaluation
+from .requests import (
+    SEED_HYPERPARAMETERS,
+    TrainingConfig,
+    TransformConfig,
+    model_request,
+    training_job_request,
+    transform_job_request,
+)
+from .waiters import JobFailed, wait_for_training_job, wait_for_transform_job
+
+
+@dataclass(frozen=True)
+class WorkflowOptions:
+    prefix: str = "boston-xgboost-LL"
+    hyperparameters: dict[str, str] = field(default_factory=lambda: dict(SEED_HYPERPARAMETERS))
+    image_version: str = "1"  # the seed's legacy `xgboost:1` image
+    data_dir: Path = Path("data/boston")
+    output_dir: Path = Path("out")
+    split_seed: int | None = 0
+    max_payload_mb: int = 6
+    max_concurrent_transforms: int = 1
+    batch_strategy: str = "MultiRecord"
+    keep_data: bool = False
+
+
+@dataclass
+class Split:
+    x_train: pd.DataFrame
+    y_train: pd.Series
+    x_val: pd.DataFrame
+    y_val: pd.Series
+    x_test: pd.DataFrame
+    y_test: pd.Series
+
+
+@dataclass
+class WorkflowResult:
+    backend: str
+    training_job: str
+    model_name: str
+    transform_job: str
+    training: dict[str, Any]
+    transform: dict[str, Any]
+    metrics: evaluation.Metrics
+    predictions: Path
+    plot: Path
+    step_seconds: dict[str, float]
+
+
+class Reporter:
+    """What the workflow tells its user; the default says nothing. The CLI shows progress with rich."""
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        yield
+
+    def log(self, line: str) -> None:
+        """A line of a job's log, as it arrives."""
+
+    def status(self, text: str) -> None:
+        """A job changed status."""
+
+
+def job_suffix() -> str:
+    """The seed's timestamp suffix, with milliseconds so two runs in one second do not collide."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%d-%H-%M-%S-") + f"{now.microsecond // 1000:03d}"
+
+
+class Workflow:
+    def __init__(self, backend: Backend, options: WorkflowOptions | None = None,
+                 reporter: Reporter | None = None) -> None:
+        self.backend = backend
+        self.options = options or WorkflowOptions()
+        self.reporter = reporter or Reporter()
+        self.step_seconds: dict[str, float] = {}
+
+    # -- the steps -------------------------------------------------------------------------------------
+
+    def split(self, features: pd.DataFrame, label: pd.Series) -> Split:
+        """2/3 train+validation and 1/3 test, then 2/3 train and 1/3 validation, as the seed does."""
+        from sklearn.model_selection import train_test_split
+
+        seed = self.options.split_seed
+        x_train, x_test, y_train, y_test = train_test_split(features, label, test_size=0.33, random_state=seed)
+        x_train, x_val, y_train, y_val = train_test_split(x_train, y_train, test_size=0.33, random_state=seed)
+        return Split(x_train, y_train, x_val, y_val, x_test, y_test)
+
+    def write_csvs(self, split: Split) -> dict[str, Path]:
+        """No header, no index; label first for train and validation; no label for test."""
+        directory = self.options.data_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = {name: directory / f"{name}.csv" for name in ("test", "validation", "train")}
+        split.x_test.to_csv(paths["test"], header=False, index=False)
+        pd.concat([split.y_val, split.x_val], axis=1).to_csv(paths["validation"], header=False, index=False)
+        pd.concat([split.y_train, split.x_train], axis=1).to_csv(paths["train"], header=False, index=False)
+        return paths
+
+    def upload(self, paths: dict[str, Path]) -> dict[str, str]:
+        """Each file to s3://<default bucket>/<prefix>/<file name>, like `Session.upload_data`."""
+        bucket = self.backend.default_bucket()
+        s3 = self.backend.client("s3")
+        uris = {}
+        for name, path in paths.items():
+            key = f"{self.options.prefix}/{path.name}"
+            s3.upload_file(str(path), bucket, key)
+            uris[name] = f"s3://{bucket}/{key}"
+        return uris
+
+    def train(self, train_uri: str, validation_uri: str | None) -> dict[str, Any]:
+        """Create the training job and follow its logs until it ends; returns its final Describe."""
+        name = f"boston-xgboost-{job_suffix()}"
+        config = TrainingConfig(
+            job_name=name, image=self.backend.image_uri("xgboost", self.options.image_version),
+            role=self.backend.role_arn(),
+            output_path=f"s3://{self.backend.default_bucket()}/{self.options.prefix}/output",
+            train_uri=train_uri, validation_uri=validation_uri,
+            hyperparameters=self.options.hyperparameters, instance_type=self.backend.instance_type,
+        )
+        sagemaker = self.backend.client("sagemaker")
+        sagemaker.create_training_job(**training_job_request(config))
+        description = wait_for_training_job(sagemaker, self._logs(), name, self.backend.poll_seconds,
+                                            on_log=self.reporter.log, on_status=self._report_status)
+        if description["TrainingJobStatus"] != "Completed":
+            raise JobFailed("Training", name, description)
+        return description
+
+    def create_model(self, training: dict[str, Any]) -> str:
+        name = f"{training['TrainingJobName']}-model"
+        request = model_request(name, training["AlgorithmSpecification"]["TrainingImage"],
+                                training["ModelArtifacts"]["S3ModelArtifacts"], self.backend.role_arn())
+        self.backend.client("sagemaker").create_model(**request)
+        return name
+
+    def transform(self, model_name: str, test_uri: str) -> dict[str, Any]:
+        name = f"boston-xgboost-batch-transform-{job_suffix()}"
+        config = TransformConfig(
+            job_name=name, model_name=model_name, input_uri=test_uri, output_path=self._transform_output(),
+            instance_type=self.backend.instance_type, max_payload_mb=self.options.max_payload_mb,
+            max_concurrent_transforms=self.options.max_concurrent_transforms,
+            batch_strategy=self.options.batch_strategy,
+        )
+        sagemaker = self.backend.client("sagemaker")
+        sagemaker.create_transform_job(**transform_job_request(config))
+        description = wait_for_transform_job(sagemaker, self._logs(), name, self.backend.poll_seconds,
+                                             on_log=self.reporter.log, on_status=self._report_status)
+        if description["TransformJobStatus"] != "Completed":
+            raise JobFailed("Transform", name, description)
+        return description
+
+    def download_predictions(self, test_file: str = "test.csv") -> Path:
+        """`<test file>.out` from the transform output into the data directory."""
+        bucket, key = self._transform_output().removeprefix("s3://").split("/", 1)
+        target = self.options.data_dir / f"{test_file}.out"
+        self.backend.client("s3").download_file(bucket, f"{key}{test_file}.out", str(target))
+        return target
+
+    def evaluate(self, y_test: pd.Series, predictions_path: Path) -> tuple[evaluation.Metrics, Path]:
+        predicted = pd.read_csv(predictions_path, header=None)[0]
+        metrics = evaluation.regression_metrics(y_test.to_numpy(), predicted.to_numpy())
+        self.options.output_dir.mkdir(parents=True, exist_ok=True)
+        kept = self.options.output_dir / "predictions.csv"
+        pd.DataFrame({"actual": y_test.to_numpy(), "predicted": predicted.to_numpy()}).to_csv(kept, index=False)
+        plot = evaluation.plot_actual_vs_predicted(y_test.to_numpy(), predicted.to_numpy(),
+                                                   self.options.output_dir / "actual-vs-predicted.png")
+        return metrics, plot
+
+    def clean_up(self) -> None:
+        """Remove the local CSVs and predictions, as the seed's last cell does."""
+        if not self.options.keep_data:
+            shutil.rmtree(self.options.data_dir, ignore_errors=True)
+
+    # -- the whole thing -------------------------------------------------------------------------------
+
+    def run(self, features: pd.DataFrame, label: pd.Series) -> WorkflowResult:
+        split = self._timed("split", lambda: self.split(features, label))
+        paths = self._timed("write CSVs", lambda: self.write_csvs(split))
+        uris = self._timed("upload", lambda: self.upload(paths))
+        training = self._timed("train", lambda: self.train(uris["train"], uris["validation"]))
+        model_name = self._timed("create model", lambda: self.create_model(training))
+        transform = self._timed("transform", lambda: self.transform(model_name, uris["test"]))
+        predictions = self._timed("download", self.download_predictions)
+        metrics, plot = self._timed("evaluate", lambda: self.evaluate(split.y_test, predictions))
+        self._timed("clean up", self.clean_up)
+        return WorkflowResult(
+            backend=self.backend.describe(), training_job=training["TrainingJobName"], model_name=model_name,
+            transform_job=transform["TransformJobName"], training=training, transform=transform, metrics=metrics,
+            predictions=self.options.output_dir / "predictions.csv", plot=plot, step_seconds=self.step_seconds,
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _timed(self, name: str, step: Callable[[], Any]) -> Any:
+        with self.reporter.step(name):
+            started = time.perf_counter()
+            result = step()
+            self.step_seconds[name] = time.perf_counter() - started
+        return result
+
+    def _transform_output(self) -> str:
+        return f"s3://{self.backend.default_bucket()}/{self.options.prefix}/batch-transform/"
+
+    def _logs(self) -> Any:
+        # SDK local mode streams container output itself and has no CloudWatch Logs.
+        return None if self.backend.name == "local" else self.backend.client("logs")
+
+    def _report_status(self, description: dict[str, Any]) -> None:
+        status = description.get("SecondaryStatus") or description.get("TransformJobStatus")
+        transitions = description.get("SecondaryStatusTransitions") or []
+        message = transitions[-1].get("StatusMessage", "") if transitions else ""
+        self.reporter.status(f"{status} - {message}" if message else str(status))

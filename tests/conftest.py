@@ -1,0 +1,91 @@
+"""Shared fixtures: a real emulator on a loopback port and boto3 clients aimed at it."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from backends.emulator.server import Emulator, EmulatorConfig
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
+XGB_LEGACY = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
+XGB_17 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+BOSTON = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "boston_house_prices.csv"
+
+
+def make_client(service: str, endpoint: str, region: str = REGION) -> Any:
+    return boto3.session.Session().client(
+        service, region_name=region, endpoint_url=endpoint, aws_access_key_id="test",
+        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    state = tmp_path_factory.mktemp("state")
+    with Emulator(EmulatorConfig(state_dir=state)) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def sagemaker(emulator: Emulator) -> Any:
+    return make_client("sagemaker", emulator.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def s3(emulator: Emulator) -> Any:
+    return make_client("s3", emulator.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def logs(emulator: Emulator) -> Any:
+    return make_client("logs", emulator.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def bucket(s3: Any) -> str:
+    name = "sagemaker-us-east-1-123456789012"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """A fresh job name per call, so tests sharing the session emulator never collide."""
+    return lambda prefix: f"{prefix}-{int(time.time())}-{next(_counter)}"
+
+
+def boston_frames() -> tuple[Any, Any]:
+    """Boston housing as (features, label) with the label column MEDV."""
+    import pandas as pd
+
+    frame = pd.read_csv(BOSTON, skiprows=1)
+    return frame.drop(columns=["MEDV"]), frame["MEDV"]
+
+
+def upload_csv(s3: Any, bucket: str, key: str, frame: Any) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, header=False, index=False)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
+    return f"s3://{bucket}/{key}"
+
+
+def wait_training(sagemaker: Any, name: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"training job {name} did not finish in {timeout} s")

@@ -1,0 +1,78 @@
+"""kill -9 of a running `harness serve`: the restarted emulator keeps every job and fails the interrupted one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tests.conftest import XGB_17, make_client, upload_csv, wait_training
+from tests.integration.requests import training_request
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(state: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", str(port), "--state-dir",
+                                str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.1)
+    raise AssertionError(f"harness serve did not listen on {endpoint}")
+
+
+def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    port = _free_port()
+    server = _serve(state, port)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        sagemaker: Any = make_client("sagemaker", endpoint)
+        s3: Any = make_client("s3", endpoint)
+        s3.create_bucket(Bucket="crash-bucket")
+        frame = pd.DataFrame(np.random.default_rng(1).normal(size=(20000, 20)))
+        uri = upload_csv(s3, "crash-bucket", "data/train.csv", frame)
+        sagemaker.create_training_job(**training_request(
+            "finished-before", "crash-bucket", "s3://crash-bucket/none/x.csv"))
+        wait_training(sagemaker, "finished-before")
+        sagemaker.create_training_job(**training_request(
+            "interrupted", "crash-bucket", uri, image=XGB_17,
+            hyperparameters={"num_round": "100000", "max_depth": "10"}))
+        deadline = time.time() + 30
+        while sagemaker.describe_training_job(TrainingJobName="interrupted")["SecondaryStatus"] != "Training":
+            assert time.time() < deadline
+            time.sleep(0.05)
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+
+    restarted = _serve(state, port)
+    try:
+        sagemaker = make_client("sagemaker", endpoint)
+        names = {s["TrainingJobName"] for s in sagemaker.list_training_jobs()["TrainingJobSummaries"]}
+        assert names == {"finished-before", "interrupted"}
+        job = sagemaker.describe_training_job(TrainingJobName="interrupted")
+        assert job["TrainingJobStatus"] == "Failed"
+        assert job["FailureReason"] == "InternalServerError: We encountered an internal error. Please try again."
+        assert sagemaker.describe_training_job(TrainingJobName="finished-before")["TrainingJobStatus"] == "Failed"
+    finally:
+        restarted.terminate()
+        restarted.wait(30)
