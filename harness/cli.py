@@ -170,7 +170,10 @@ def _print_summary(result: Any, instance_type: str) -> None:
     table.add_row("R²", f"{result.metrics.r2:.3f}", "", "", "")
     table.add_row("plot", str(result.plot), "", "", "")
     table.add_row("total", "", f"{sum(result.step_seconds.values()):.2f} s", "", "")
-    Console().print(table)
+    output = Console()
+    # Job names are long; never truncate them, even when stdout is not a terminal.
+    output.width = max(output.width, 120)
+    output.print(table)
 
 
 def _start_backend(name: str, region: str | None, inspect: bool = False, **options: Any) -> Any:

@@ -63,6 +63,12 @@ def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> No
     finally:
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
+    # The job's process dies with the emulator instead of training on for nobody.
+    job_dir = state / "jobs" / "training" / "us-east-1" / "interrupted"
+    deadline = time.time() + 10
+    while _descendants_running(job_dir) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _descendants_running(job_dir) == []
 
     restarted = _serve(state, port)
     try:
@@ -76,3 +82,18 @@ def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> No
     finally:
         restarted.terminate()
         restarted.wait(30)
+
+
+def _descendants_running(job_log_dir: Path) -> list[int]:
+    """Processes still writing to a job's log (a job process that outlived its emulator)."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            targets = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except OSError:
+            continue
+        if any(target.startswith(str(job_log_dir)) for target in targets):
+            alive.append(int(proc.name))
+    return alive

@@ -50,7 +50,7 @@ def test_several_violations_are_reported_together(sagemaker: Any, bucket: str, u
         sagemaker.create_training_job(**request)
     code, message, _ = _error(excinfo)
     assert code == "ValidationException"
-    assert message.startswith("3 validation errors detected: ")
+    assert message.startswith("4 validation errors detected: ")  # the long name breaks length and pattern
     assert "at 'trainingJobName' failed to satisfy constraint: Member must have length less than or equal to 63" \
         in message
     assert "Value 'ml.t2.medium' at 'resourceConfig.instanceType' failed to satisfy constraint: " \

@@ -116,17 +116,22 @@ def test_image_1_7_1_without_an_eval_metric_runs_every_round(sagemaker: Any, log
     ({"num_round": "10", "colour": "red"}, "Extraneous hyperparameter found: colour"),
     ({"num_round": "10", "eta": "2"}, "Hyperparameter eta: 2.0 is not in [0, 1]"),
 ])
-def test_bad_hyperparameters_fail_with_the_container_message(sagemaker: Any, bucket: str, unique: Any,
-                                                              boston_channels: tuple[str, str],
+def test_bad_hyperparameters_fail_with_the_container_message(sagemaker: Any, logs: Any, bucket: str,
+                                                              unique: Any, boston_channels: tuple[str, str],
                                                               hyperparameters: dict[str, str], reason: str) -> None:
     name = unique("badhp")
     sagemaker.create_training_job(**training_request(name, bucket, *boston_channels, image=XGB_17,
                                                      hyperparameters=hyperparameters))
     job = wait_training(sagemaker, name)
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("AlgorithmError: framework error: \n")
-    assert reason in job["FailureReason"]
+    # "AlgorithmError: " + the first 1024 characters of the failure file, cut off as SageMaker cuts it.
+    assert job["FailureReason"].startswith("AlgorithmError: framework error: \nTraceback")
     assert len(job["FailureReason"]) <= 1024
+    stream = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                       logStreamNamePrefix=name)["logStreams"][0]["logStreamName"]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream,
+                                 startFromHead=True)["events"]
+    assert any(event["message"].endswith(reason) for event in events)
 
 
 @pytest.fixture(scope="module")

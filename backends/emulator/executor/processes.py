@@ -3,18 +3,19 @@
 A `forkserver` that has already imported the algorithm code (and so XGBoost) forks a child per job in a few
 milliseconds: the job is isolated (its own process, killed on stop) yet pays nothing for imports. The
 child's stdout and stderr go to the job's log file at the file-descriptor level, so output from native code
-is captured too.
+is captured too, and the child ends when the emulator ends.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
+import time
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ class JobProcess:
     """One running job: `target` is "module:function", called with `args`; its return value is the exit code."""
 
     def __init__(self, target: str, args: tuple[Any, ...], log_path: Path) -> None:
-        self._process = _ctx().Process(target=_child_main, args=(target, args, str(log_path)), daemon=True)
+        self._process = _ctx().Process(target=_child_main, args=(target, args, str(log_path), os.getpid()),
+                                       daemon=True)
         self._process.start()
 
     @property
@@ -77,8 +79,8 @@ def _noop() -> None:
     return None
 
 
-def _child_main(target: str, args: tuple[Any, ...], log_path: str) -> None:
-    _die_with_parent()
+def _child_main(target: str, args: tuple[Any, ...], log_path: str, emulator_pid: int) -> None:
+    _die_with(emulator_pid)
     # Restore the default so SIGTERM stops the job even if the server ignored it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -95,12 +97,28 @@ def _child_main(target: str, args: tuple[Any, ...], log_path: str) -> None:
     sys.exit(int(code or 0))
 
 
-def _die_with_parent() -> None:
-    """If the fork server goes (it does when the emulator dies, even by kill -9), the job goes too."""
-    if sys.platform.startswith("linux"):
+def _die_with(pid: int) -> None:
+    """End this job the moment the emulator process `pid` ends, even by kill -9.
+
+    The fork server outlives the emulator while it has children (every child holds its liveness pipe), so
+    the child watches the emulator itself, through a pidfd where Linux has one (immune to pid reuse).
+    """
+    def watch() -> None:
         try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-        except OSError:
-            pass
+            handle = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            handle = None
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+                time.sleep(0.5)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="emulator-watch", daemon=True).start()

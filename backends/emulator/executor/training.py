@@ -123,7 +123,7 @@ class TrainingRun:
             self._check_stop()
 
     def _train(self, version: str, deadline: float, shipper: LogShipper) -> int:
-        process = JobProcess(TRAINING_ENTRY, (str(self.workspace.opt_ml), version), self.workspace.log)
+        process = JobProcess(TRAINING_ENTRY, (self.workspace.opt_ml, version), self.workspace.log)
         code, self._max_runtime = supervise(process, self._stop, deadline, shipper, self.settings.stop_grace_seconds,
                                             self.settings.poll_seconds, self.settings.ship_logs_every)
         return code

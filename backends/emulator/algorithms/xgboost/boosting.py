@@ -49,7 +49,10 @@ class BoostingResult:
 
 
 def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
-    booster = xgb.Booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        booster = xgb.Booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])
+    _relay(caught, log)
     stopper = _make_stopper(setup)
     rounds = 0
     for epoch in range(setup.num_round):
@@ -87,17 +90,17 @@ def evaluate(
     """XGBoost's metrics (data set by data set), then the container's, as the evaluation string lists them."""
     scores: list[Score] = []
     for token in booster.eval_set(evals, epoch).split()[1:]:
-        name, _, value = token.rpartition(":")
-        scores.append((name, _round_decimals(float(value), version.native_metric_decimals)))
+        name, _, text = token.rpartition(":")
+        scores.append((name, _round_decimals(float(text), version.native_metric_decimals)))
     if plan.container_metrics:
         margin = version.metric_predictions is MetricPredictions.MARGIN
         for dmatrix, data_name in evals:
             predictions = booster.predict(dmatrix, output_margin=margin, training=False)
             labels = dmatrix.get_label()
             for metric in plan.container_metrics:
-                value = container_metric(metric, predictions, labels, version.class_label_rule)
+                score = container_metric(metric, predictions, labels, version.class_label_rule)
                 # XGBoost appends feval results to the evaluation string with "%f".
-                scores.append((f"{data_name}-{metric}", float(f"{value:f}")))
+                scores.append((f"{data_name}-{metric}", float(f"{score:f}")))
     return scores
 
 
@@ -107,7 +110,9 @@ def format_scores(epoch: int, scores: list[Score], version: ContainerVersion) ->
         return f"[{epoch}]\t" + "\t".join(f"{name}:{value:{version.metric_format}}" for name, value in scores)
     # EvaluationMonitor prints its history, keyed by data set then metric: a repeated name shows once,
     # with the value computed last (the container's own metric when it shares XGBoost's name).
-    return f"[{epoch}]" + "".join(f"\t{name}:{value:{version.metric_format}}" for name, value in _merged(scores))
+    return f"[{epoch}]" + "".join(
+        f"\t{name}:{value:{version.metric_format}}" for name, value in _merged(scores)
+    )
 
 
 def _merged(scores: list[Score]) -> list[Score]:
@@ -115,7 +120,9 @@ def _merged(scores: list[Score]) -> list[Score]:
     for name, value in scores:
         data, _, metric = name.partition("-")
         by_data.setdefault(data, {})[metric] = value
-    return [(f"{data}-{metric}", value) for data, metrics in by_data.items() for metric, value in metrics.items()]
+    return [
+        (f"{data}-{metric}", value) for data, metrics in by_data.items() for metric, value in metrics.items()
+    ]
 
 
 def _round_decimals(value: float, decimals: int) -> float:
@@ -177,7 +184,11 @@ class _CallbackStopper(_Stopper):
 
     def update(self, epoch: int, scores: list[Score]) -> bool:
         history = dict(_merged(scores))
-        score = history[f"validation-{self.metric}"] if f"validation-{self.metric}" in history else _missing(self.metric)
+        key = f"validation-{self.metric}"
+        if key not in history:
+            # EarlyStopping indexes the validation history by metric name; an unknown one is a KeyError there.
+            raise KeyError(self.metric)
+        score = history[key]
         if not self.started:
             self.started = True
             self.best_score, self.best_iteration = score, epoch
@@ -187,11 +198,6 @@ class _CallbackStopper(_Stopper):
             self.best_score, self.best_iteration = score, epoch
             self.current_rounds = 0
         return self.current_rounds >= self.rounds
-
-
-def _missing(metric: str) -> float:
-    # EarlyStopping indexes the validation history by metric name; an unknown one is a KeyError there too.
-    raise KeyError(metric)
 
 
 def _make_stopper(setup: BoostingSetup) -> _Stopper | None:

@@ -50,13 +50,13 @@ def validate_channels(config: Mapping[str, Mapping[str, Any]]) -> dict[str, dict
     by_name = {spec.name: spec for spec in CHANNELS}
     validated: dict[str, dict[str, Any]] = {}
     for name, settings in config.items():
-        spec = by_name.get(name)
-        if spec is None:
+        channel_spec = by_name.get(name)
+        if channel_spec is None:
             raise UserError(f"Extraneous channel found: {name}")
         channel = dict(settings)
         channel.setdefault("ContentType", DEFAULT_CONTENT_TYPE)
         key = (channel["ContentType"], channel["TrainingInputMode"], channel["S3DistributionType"])
-        if key not in spec.supported:
+        if key not in channel_spec.supported:
             raise UserError(f"Channel configuration for '{name}' channel is not supported: {channel}")
         validated[name] = channel
     return validated

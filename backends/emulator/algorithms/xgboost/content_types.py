@@ -53,12 +53,11 @@ def parse_content_type(content_type: str | None) -> DataFormat:
     media_type, params = split_media_type(content_type.lower())
     data_format = _FORMATS.get(media_type)
     if data_format is None:
-        raise UserError(
-            f"{content_type} is not an accepted ContentType: {', '.join(VALID_CONTENT_TYPES)}."
-        )
+        raise UserError(f"{content_type} is not an accepted ContentType: {', '.join(VALID_CONTENT_TYPES)}.")
     if data_format is DataFormat.CSV and params.get("label_size", "1") != "1":
         raise UserError(
-            f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+            f"{content_type} is not an accepted csv ContentType. "
+            "Optional parameter label_size must be equal to 1"
         )
     return data_format
 

@@ -8,9 +8,10 @@ is also multi-threaded, which keeps files of gigabytes fast. Non-numeric fields 
 header line becomes a row with label 0.
 
 Which files are read differs per version: up to 1.5-1 the first leaf directory `os.walk` finds, from 1.7-1
-every file down to three directory levels. They are handed to XGBoost in sorted path order (the container's
-order depends on the file system and on Python's hash seed), through symlinks with plain names so that no
-character of a file name can be mistaken for part of XGBoost's `path?format=csv` syntax.
+every file down to three directory levels. They are handed to XGBoost as one `a;b;c?format=csv` list in
+sorted path order (the container's order depends on the file system and on Python's hash seed). XGBoost
+resolves symlinks before it parses that syntax, so a file whose real path contains `#`, `?` or `;` is
+hard-linked (or, across file systems, copied) under a plain name first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -31,6 +34,8 @@ from .log import ContainerLog
 from .versions import ChannelLayout, ContainerVersion
 
 MAX_FOLDER_DEPTH = 3
+# Characters of XGBoost's text-input URI syntax: file list, arguments, cache file.
+_URI_SYNTAX = re.compile(r"[;?#]")
 
 NO_LABELS_MESSAGE = (
     "Got input data without labels. Please check the input data set. If training job is running on multiple "
@@ -131,23 +136,30 @@ def _load_csv(files: list[Path], csv_weights: int, log: ContainerLog) -> xgb.DMa
 
 def _load_with_xgboost(files: list[Path], args: str, kind: str) -> xgb.DMatrix:
     try:
-        with _plain_named_links(files) as links, warnings.catch_warnings():
+        with _uri_safe_paths(files) as paths, warnings.catch_warnings():
             # XGBoost 3.1+ warns that text input is deprecated; the container's behaviour is what is wanted.
             warnings.simplefilter("ignore")
-            return xgb.DMatrix(";".join(links) + "?" + args)
+            return xgb.DMatrix(";".join(paths) + "?" + args)
     except Exception as e:
         raise UserError(f"Failed to load {kind} data with exception:\n{e}") from e
 
 
 @contextlib.contextmanager
-def _plain_named_links(files: list[Path]) -> Iterator[list[str]]:
+def _uri_safe_paths(files: list[Path]) -> Iterator[list[str]]:
+    paths = [os.path.realpath(file) for file in files]
+    unsafe = [index for index, path in enumerate(paths) if _URI_SYNTAX.search(path)]
+    if not unsafe:
+        yield paths
+        return
     with tempfile.TemporaryDirectory(prefix="sagemaker_xgboost_input_data_") as tmp:
-        links = []
-        for index, file in enumerate(files):
-            link = os.path.join(tmp, f"{index:08d}")
-            os.symlink(file.resolve(), link)
-            links.append(link)
-        yield links
+        for index in unsafe:
+            plain = os.path.join(tmp, f"{index:08d}")
+            try:
+                os.link(paths[index], plain)
+            except OSError:
+                shutil.copyfile(paths[index], plain)
+            paths[index] = plain
+        yield paths
 
 
 def _first_leaf_directory(path: Path) -> Path:

@@ -5,8 +5,8 @@ file with json.load), so each value goes through the container's pipeline:
 
 0. aliases (learning_rate -> eta, ...) where the version has them;
 1. `Missing required hyperparameter: num_round` (the only required one);
-2. parsing in the user's order: unknown names give `Extraneous hyperparameter found: x`, int()/float() failures
-   give `Hyperparameter x: could not parse value (caused by ValueError)`;
+2. parsing in the user's order: unknown names give `Extraneous hyperparameter found: x`, int()/float()
+   failures give `Hyperparameter x: could not parse value (caused by ValueError)`;
 3. range checks in the user's order (`Hyperparameter eta: 2.0 is not in [0, 1]`); an unexpected exception here
    becomes an AlgorithmError;
 4. dependency rules in dependency order (objective before eval_metric, ...), unwrapped.
@@ -247,4 +247,3 @@ def _dependency_order(names: list[str], table: Mapping[str, Hyperparameter]) -> 
         if not visited[name]:
             visit(name)
     return stack[::-1]
-

@@ -27,6 +27,11 @@ class ContainerLog:
     def error(self, message: str) -> None:
         self._emit("ERROR", message)
 
+    def library_warning(self, message: str) -> None:
+        """A warning in XGBoost's own format (`[17:30:00] WARNING: ...`), which it prints itself."""
+        stamp = time.strftime("%H:%M:%S", time.gmtime(self._clock()))
+        self.line(f"[{stamp}] WARNING: {message}")
+
     def line(self, text: str) -> None:
         """A bare line, as the container's `print` calls write it (evaluation results)."""
         self._stream.write(text + "\n")

@@ -26,11 +26,14 @@ class MetricPlan:
 
 
 def plan_metrics(
-    eval_metric: Sequence[str] | None, tuning_objective_metric: str | None, version: ContainerVersion, log: ContainerLog
+    eval_metric: Sequence[str] | None,
+    tuning_objective_metric: str | None,
+    version: ContainerVersion,
+    log: ContainerLog,
 ) -> MetricPlan:
     tuning: list[str] | None = None
     if tuning_objective_metric is not None:
-        # "validation:auc" -> ["auc"]; the container unpacks the ":"-split parts into a (segment, name) record.
+        # "validation:auc" -> ["auc"]: the container splits on ":" into a (segment, name) record.
         segment_and_name = tuning_objective_metric.split(":")
         metric_name = segment_and_name[1]
         tuning = metric_name.split(",")
@@ -80,9 +83,8 @@ def _class_labels(predictions: np.ndarray, rule: ClassLabelRule) -> object:
 def _regression_targets(labels: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # scikit-learn's reshaping of 1-D targets to one output column; float32 stays float32, as it did there.
     if predictions.ndim != 1:
-        raise ValueError(
-            f"y_true and y_pred have different number of output (1!={predictions.reshape(len(labels), -1).shape[1]})"
-        )
+        outputs = predictions.reshape(len(labels), -1).shape[1]
+        raise ValueError(f"y_true and y_pred have different number of output (1!={outputs})")
     return labels.reshape(-1, 1), predictions.reshape(-1, 1)
 
 

@@ -74,4 +74,3 @@ class _BoosterUnpickler(pickle.Unpickler):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"global '{module}.{name}' is forbidden in a model file")
         return super().find_class(module, name)
-

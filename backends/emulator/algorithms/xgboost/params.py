@@ -45,7 +45,7 @@ RETIRED_IN_XGBOOST_3 = frozenset(
     }
 )
 
-REG_LINEAR_WARNING = "WARNING: reg:linear is now deprecated in favor of reg:squarederror."
+REG_LINEAR_WARNING = "reg:linear is now deprecated in favor of reg:squarederror."
 
 
 def xgboost_params(
@@ -66,7 +66,7 @@ def xgboost_params(
         # Every XGBoost release trains reg:linear as squared error; 0.90+ say so with a deprecation warning.
         params["objective"] = "reg:squarederror"
         if version.reg_linear_deprecated:
-            log.line(REG_LINEAR_WARNING)
+            log.library_warning(REG_LINEAR_WARNING)
 
     if plan.xgboost_metrics:
         params["eval_metric"] = list(plan.xgboost_metrics)

@@ -1,14 +1,14 @@
 """Everything that differs between the XGBoost container versions, in one table.
 
-Each image tag the SDKs resolve (`1`, `0.90-1` ... `3.2-0`) gets one frozen `ContainerVersion`. The values were
-read from the image's branch of aws/sagemaker-xgboost-container and from the XGBoost release that image pins
-(see shared/reference/xgboost-container.md); the training, validation and serving modules only read these
-fields, so a difference between versions lives here and nowhere else.
+Each image tag the SDKs resolve (`1`, `0.90-1` ... `3.2-0`) gets one frozen `ContainerVersion`. The
+values were read from the image's branch of aws/sagemaker-xgboost-container and from the XGBoost release that
+image pins (see shared/reference/xgboost-container.md); the training, validation and serving modules only
+read these fields, so a difference between versions lives here and nowhere else.
 
 The legacy `1` image (repository `xgboost`, XGBoost 0.72) is not in that repository. It is emulated with
 0.90-1's rules, except that `reg:linear` is its native objective name rather than a deprecated alias: 0.72
-trains `reg:linear` as squared error, exactly like XGBoost 3's `reg:squarederror`, so the models agree and only
-the deprecation warning that 0.90+ prints is left out.
+trains `reg:linear` as squared error, exactly like XGBoost 3's `reg:squarederror`, so the models agree and
+only the deprecation warning that 0.90+ prints is left out.
 """
 
 from __future__ import annotations
@@ -127,6 +127,14 @@ class ContainerVersion:
     def default_metric(self, objective: str) -> str | None:
         return dict(self.default_metrics).get(objective)
 
+    def is_customer_error(self, text: str) -> bool:
+        """Whether an error raised inside training is the user's (UserError) rather than the algorithm's."""
+        return any(
+            fragment in text
+            for message in self.customer_errors
+            for fragment in (message, *_XGBOOST_3_WORDING.get(message, ()))
+        )
+
 
 # Hyperparameter names per image, as declared in each branch's hyperparameter_validation.py.
 _HP_0_90_1 = frozenset(
@@ -195,8 +203,8 @@ _GROW_UPDATERS_1_7 = tuple(u for u in _GROW_UPDATERS_1_0 if u != "grow_local_his
 
 _TREE_MESSAGE = "Tree updater should be selected from these options: {}, 'shortgun', 'coord_descent'."
 _TREE_MESSAGE_0_90 = _TREE_MESSAGE.format(
-    "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_local_histmaker', 'grow_skmaker', 'sync', 'refresh', "
-    "'prune'"
+    "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_local_histmaker', 'grow_skmaker', 'sync', "
+    "'refresh', 'prune'"
 )
 _TREE_MESSAGE_1_0 = _TREE_MESSAGE.format(
     "'grow_colmaker', 'distcol', 'grow_histmaker', 'grow_local_histmaker', 'grow_skmaker', "
@@ -232,8 +240,8 @@ _MINIMIZE_1_2 = (
 )  # fmt: skip
 _MAXIMIZE_1_2_2 = ("accuracy", "auc", "aucpr", "f1", "f1_binary", "f1_macro", "map", "ndcg", "r2")
 _MAXIMIZE_1_3 = (
-    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision",
-    "r2", "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro",
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg",
+    "precision", "r2", "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro",
 )  # fmt: skip
 _MINIMIZE_1_3 = (*_MINIMIZE_1_2[:8], "mape", *_MINIMIZE_1_2[8:])
 
@@ -270,7 +278,26 @@ _CUSTOMER_ERRORS_OLD = (
     "Check failed: label_correct TweedieRegression: label must be nonnegative",
     "Parameter reg_lambda should be greater equal to 0",
 )
-_CUSTOMER_ERRORS = (*_CUSTOMER_ERRORS_OLD[:2], "Target is multiclass but average='binary'", *_CUSTOMER_ERRORS_OLD[2:])
+# XGBoost 3.2 words some of these errors differently; its wording is matched too, so that the same mistakes
+# stay user errors (their text is XGBoost 3.2's).
+_XGBOOST_3_WORDING = {
+    "label must be in [0,1] for logistic regression": ("label must be in (0, 1) for logistic regression",),
+    "label must be in [0, num_class)": ("label must be discrete values in the range of [0, num_class)",),
+    "Check failed: base_score > 0.0f && base_score < 1.0f base_score must be in (0,1) for logistic loss": (
+        "base_score must be in (0,1) for the logistic loss",
+    ),
+    "Check failed: label_correct PoissonRegression: label must be nonnegative": (
+        "label must be non-negative for Poisson/Tweedie regression",
+    ),
+    "Check failed: label_correct TweedieRegression: label must be nonnegative": (
+        "label must be non-negative for Poisson/Tweedie regression",
+    ),
+}
+_CUSTOMER_ERRORS = (
+    *_CUSTOMER_ERRORS_OLD[:2],
+    "Target is multiclass but average='binary'",
+    *_CUSTOMER_ERRORS_OLD[2:],
+)
 
 _V0_90_1 = ContainerVersion(
     key="0.90-1",
@@ -412,7 +439,8 @@ _V3_2_0 = dataclasses.replace(_V3_0_5, key="3.2-0", xgboost_release="3.2.0", shi
 _V1 = dataclasses.replace(_V0_90_1, key="1", xgboost_release="0.72", reg_linear_deprecated=False)
 
 VERSIONS: dict[str, ContainerVersion] = {
-    v.key: v for v in (_V1, _V0_90_1, _V0_90_2, _V1_0_1, _V1_2_1, _V1_2_2, _V1_3_1, _V1_5_1, _V1_7_1, _V3_0_5, _V3_2_0)
+    v.key: v
+    for v in (_V1, _V0_90_1, _V0_90_2, _V1_0_1, _V1_2_1, _V1_2_2, _V1_3_1, _V1_5_1, _V1_7_1, _V3_0_5, _V3_2_0)
 }
 
 

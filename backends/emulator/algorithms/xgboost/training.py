@@ -1,0 +1,229 @@
+"""A training job in algorithm mode, following the container's `training.main` -> `sagemaker_train` ->
+`train_job` sequence: read the configuration, validate hyperparameters then channels, check and load the
+data, boost with the watchlist train then validation, and write `model/xgboost-model`.
+
+The job sees the SageMaker layout under `opt_ml`: `input/config/{hyperparameters,inputdataconfig,
+resourceconfig}.json`, `input/data/<channel>/` and `model/`. Log lines go to the given `ContainerLog`
+(stdout by default) in the container's format and order.
+
+What the emulator does not run is refused with a UserError that says so: script mode, Pipe input mode,
+parquet and recordio-protobuf data, cross-validation (`_kfold`), Dask GPU training and several hosts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xgboost as xgb
+
+from .boosting import BoostingResult, BoostingSetup, run_boosting
+from .channels import validate_channels
+from .content_types import parse_content_type
+from .data import channel_size, load_channel, validate_channel_files
+from .errors import AlgorithmError, UserError
+from .hyperparameters import validate_hyperparameters
+from .log import ContainerLog
+from .metrics import plan_metrics
+from .model_files import MODEL_NAME, serialize, serialize_checkpoint, write_atomically
+from .params import xgboost_params
+from .termination import TrainingTerminated
+from .versions import ContainerVersion, ModelFormat, get_version
+
+
+def train(opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None) -> None:
+    """Run one training job; raises the container's exception on failure (see entry.run_training_job)."""
+    opt_ml = Path(opt_ml)
+    rules = get_version(version)
+    log = log if log is not None else ContainerLog()
+    config_dir = opt_ml / "input" / "config"
+
+    log.info("Imported framework sagemaker_xgboost_container.training")
+    hyperparameters = _read_json(config_dir / "hyperparameters.json", default={})
+    _log_non_json_values(hyperparameters, log)
+    log.info("No GPUs detected (normal if no gpus installed)")
+    if "sagemaker_program" in hyperparameters:
+        raise UserError(
+            "Script mode (the sagemaker_program hyperparameter) is not supported by this emulator."
+        )
+    log.info("Running XGBoost Sagemaker in algorithm mode")
+
+    data_config = _read_json(config_dir / "inputdataconfig.json", default={})
+    if "train" not in data_config:
+        # The container reads SM_CHANNEL_TRAIN before validating channels, so this is its error.
+        raise KeyError("SM_CHANNEL_TRAIN")
+    resources = _read_json(config_dir / "resourceconfig.json", default={"hosts": ["algo-1"]})
+    _Job(opt_ml, rules, log).run(hyperparameters, data_config, list(resources.get("hosts", ["algo-1"])))
+
+
+@dataclass
+class _Job:
+    opt_ml: Path
+    version: ContainerVersion
+    log: ContainerLog
+
+    @property
+    def model_dir(self) -> Path:
+        return self.opt_ml / "model"
+
+    def channel_dir(self, name: str) -> Path:
+        return self.opt_ml / "input" / "data" / name
+
+    def run(
+        self, hyperparameters: Mapping[str, str], data_config: Mapping[str, Any], hosts: list[str]
+    ) -> None:
+        validated = validate_hyperparameters(hyperparameters, self.version)
+        channels = validate_channels(data_config)
+        data_format = parse_content_type(channels["train"].get("ContentType"))
+        if channels["train"].get("TrainingInputMode") == "Pipe":
+            raise UserError("Pipe input mode is not supported by this emulator; use File mode.")
+        for name in ("_kfold", "_nfold"):
+            if name in validated:
+                raise UserError(f"Cross-validation ({name}) is not supported by this emulator.")
+        if validated.get("use_dask_gpu_training") == "true":
+            raise UserError("Dask GPU training (use_dask_gpu_training) is not supported by this emulator.")
+        if len(hosts) > 1:
+            raise UserError(f"Distributed training on {len(hosts)} hosts is not supported by this emulator.")
+
+        train_path = self.channel_dir("train")
+        val_path = self.channel_dir("validation") if "validation" in channels else None
+        if val_path is not None and self.version.checks_data_redundancy:
+            self._warn_identical_files(train_path, val_path)
+
+        csv_weights = validated.get("csv_weights", 0)
+        train_size = channel_size(train_path)
+        val_size = channel_size(val_path) if val_path is not None else 0
+        if train_size > 0:
+            validate_channel_files(train_path, data_format, self.log)
+        if val_path is not None and val_size > 0:
+            validate_channel_files(val_path, data_format, self.log)
+        dtrain = (
+            load_channel(train_path, data_format, self.version, self.log, csv_weights) if train_size else None
+        )
+        dval = None
+        if val_path is not None and val_size > 0:
+            dval = load_channel(val_path, data_format, self.version, self.log, csv_weights)
+
+        if dtrain is None:
+            raise UserError(f"No data in training channel path {train_path}")
+        if val_path is not None and dval is None:
+            raise UserError(f"No data in validation channel path {val_path}")
+        self.log.info("Single node training.")
+        self._train_job(dict(validated), dtrain, dval)
+
+    def _train_job(self, config: dict[str, Any], dtrain: xgb.DMatrix, dval: xgb.DMatrix | None) -> None:
+        self._debug_trace("TRAIN_JOB_DEBUG: Received is_master=True")
+        num_round = config.pop("num_round")
+        save_on_termination = config.pop("save_model_on_termination", "false")
+        plan = plan_metrics(
+            config.get("eval_metric"), config.pop("_tuning_objective_metric", None), self.version, self.log
+        )
+        early_stopping_rounds = config.pop("early_stopping_rounds", None)
+
+        if self.version.logs_matrix_columns:
+            self.log.info(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
+        else:
+            self.log.info(f"Train matrix has {dtrain.num_row()} rows")
+        if dval is not None:
+            self.log.info(f"Validation matrix has {dval.num_row()} rows")
+
+        evals = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
+        if self.version.prints_debug_traces:
+            self.log.info(
+                f"CALLBACK_SETUP_DEBUG: save_model_on_termination={save_on_termination}, is_master=True"
+            )
+            if save_on_termination == "true":
+                self.log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
+            else:
+                self.log.info(
+                    f"CALLBACK_SKIPPING save_model_on_termination={save_on_termination}, is_master=True)"
+                )
+        try:
+            setup = BoostingSetup(
+                params=xgboost_params(config, plan, self.version, self.log),
+                dtrain=dtrain,
+                evals=evals,
+                num_round=num_round,
+                plan=plan,
+                early_stopping_rounds=early_stopping_rounds,
+                version=self.version,
+                after_round=self._save_checkpoint if save_on_termination == "true" else None,
+            )
+            result = run_boosting(setup, self.log)
+        except TrainingTerminated:
+            if save_on_termination == "true":
+                # The container's SIGTERM handler keeps the per-round model, removes other files, exits 0.
+                self._remove_all_but_model()
+                raise TrainingTerminated(exit_code=0) from None
+            raise
+        except Exception as e:
+            text = str(e)
+            if self.version.is_customer_error(text):
+                raise UserError(text) from e
+            raise AlgorithmError(f"XGB train call failed with exception:\n {text}") from e
+
+        self._debug_trace(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={self.model_dir}")
+        self._debug_trace("FINAL_MODEL_SAVE: Saving final model as master")
+        self._save_model(result, setup.params)
+
+    def _save_model(self, result: BoostingResult, params: Mapping[str, Any]) -> None:
+        booster = result.booster
+        if self.version.model_format is ModelFormat.PICKLE:
+            # XGBoost <= 1.2's train() sets these on every model, early stopping or not; the inference server
+            # predicts with best_ntree_limit trees.
+            booster.set_attr(best_iteration=str(result.best_iteration))
+            # best_ntree_limit is a plain attribute, pickled with the Booster's __dict__.
+            trees = (result.best_iteration + 1) * int(params.get("num_parallel_tree", 1))
+            vars(booster)["best_ntree_limit"] = trees
+        write_atomically(self.model_dir / MODEL_NAME, serialize(booster, self.version))
+
+    def _save_checkpoint(self, booster: xgb.Booster) -> None:
+        write_atomically(self.model_dir / MODEL_NAME, serialize_checkpoint(booster, self.version))
+
+    def _remove_all_but_model(self) -> None:
+        if not self.model_dir.is_dir():
+            return
+        for path in self.model_dir.iterdir():
+            if path.is_file() and not path.name.startswith(MODEL_NAME):
+                path.unlink(missing_ok=True)
+
+    def _warn_identical_files(self, train_path: Path, val_path: Path) -> None:
+        if not (train_path.exists() and val_path.exists()):
+            return
+        train_files = {p.name: p for p in train_path.iterdir() if p.is_file()}
+        for path in sorted(val_path.iterdir()):
+            twin = train_files.get(path.name)
+            if path.is_file() and twin is not None and twin.stat().st_size == path.stat().st_size:
+                size = path.stat().st_size
+                self.log.warning(
+                    f"Suspected identical files found. ({twin} and {path}with same size {size} bytes). "
+                    "Note: Duplicate data in the training set and validation set is usually not intentional "
+                    "and can impair the validity of the model evaluation by the validation score."
+                )
+
+    def _debug_trace(self, message: str) -> None:
+        # The 3.x images both log and print these lines.
+        if self.version.prints_debug_traces:
+            self.log.info(message)
+            self.log.line(message)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def _log_non_json_values(hyperparameters: Mapping[str, Any], log: ContainerLog) -> None:
+    # sagemaker-containers tries json.loads on every value while building its environment and says so.
+    for name, value in hyperparameters.items():
+        try:
+            json.loads(value)
+        except (ValueError, TypeError):
+            log.info(
+                f"Failed to parse hyperparameter {name} value {value} to Json.\nReturning the value itself"
+            )
