@@ -28,7 +28,7 @@ class Backend(ABC):
     def start(self) -> None:
         """Make the backend ready, or raise BackendUnavailable before any work is done."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing
         """Release whatever `start` acquired."""
 
     @abstractmethod

@@ -17,6 +17,8 @@ from rich.table import Table
 
 from backends import BACKENDS, BackendUnavailable, create_backend
 
+from .workflow import Reporter
+
 console = Console(stderr=True)
 DEFAULT_PORT = 8765
 
@@ -125,7 +127,7 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
     _print_summary(result, target.instance_type)
 
 
-class _ConsoleReporter:
+class _ConsoleReporter(Reporter):
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
 

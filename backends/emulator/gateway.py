@@ -57,8 +57,8 @@ class Gateway:
             return _respond(start_response, error.status, error_body(error), CONTENT_TYPE, request_id)
         except Exception:
             log.exception("SageMaker.%s failed", operation)
-            error = InternalFailure("We encountered an internal error. Please try again.")
-            return _respond(start_response, error.status, error_body(error), CONTENT_TYPE, request_id)
+            failure = InternalFailure("We encountered an internal error. Please try again.")
+            return _respond(start_response, failure.status, error_body(failure), CONTENT_TYPE, request_id)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

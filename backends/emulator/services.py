@@ -16,7 +16,7 @@ def embedded_moto() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[b
     """moto's server application, dispatching on the signed service name like the real endpoints."""
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    return DomainDispatcherApplication(create_backend_app)  # type: ignore[no-any-return]
+    return DomainDispatcherApplication(create_backend_app)
 
 
 class UpstreamProxy:

@@ -40,11 +40,11 @@ def _notebook(data_dir_path: Path, session: Session) -> None:
 
     # --- Preparing the data (the notebook's `boston` object, from the shipped CSV)
     features, target = load_boston()
-    X_bos_pd = features  # noqa: N806 - the notebook's names
-    Y_bos_pd = pd.DataFrame(target)  # noqa: N806
-    X_train, X_test, Y_train, Y_test = sklearn.model_selection.train_test_split(  # noqa: N806
+    X_bos_pd = features
+    Y_bos_pd = pd.DataFrame(target)
+    X_train, X_test, Y_train, Y_test = sklearn.model_selection.train_test_split(
         X_bos_pd, Y_bos_pd, test_size=0.33)
-    X_train, X_val, Y_train, Y_val = sklearn.model_selection.train_test_split(  # noqa: N806
+    X_train, X_val, Y_train, Y_val = sklearn.model_selection.train_test_split(
         X_train, Y_train, test_size=0.33)
 
     # --- Save the data locally
@@ -146,7 +146,7 @@ def _notebook(data_dir_path: Path, session: Session) -> None:
         "MaxPayloadInMB": 6,
         "BatchStrategy": "MultiRecord",
         "TransformOutput": {
-            "S3OutputPath": "s3://{}/{}/batch-bransform/".format(session.default_bucket(), prefix)
+            "S3OutputPath": f"s3://{session.default_bucket()}/{prefix}/batch-bransform/"
         },
         "TransformInput": {
             "ContentType": "text/csv",
@@ -171,10 +171,10 @@ def _notebook(data_dir_path: Path, session: Session) -> None:
 
     # --- Analyze the results: the notebook's `!aws s3 cp --recursive $transform_output $data_dir`, done with
     # the Session's download_data (the AWS CLI against the emulator is covered by the SDK-compatibility tests)
-    transform_output = "s3://{}/{}/batch-bransform/".format(session.default_bucket(), prefix)
+    transform_output = f"s3://{session.default_bucket()}/{prefix}/batch-bransform/"
     bucket, _, key_prefix = transform_output.removeprefix("s3://").partition("/")
     session.download_data(data_dir, bucket, key_prefix)
-    Y_pred = pd.read_csv(os.path.join(data_dir, 'test.csv.out'), header=None)  # noqa: N806
+    Y_pred = pd.read_csv(os.path.join(data_dir, 'test.csv.out'), header=None)
     assert len(Y_pred) == len(Y_test)
     rmse = float(np.sqrt(np.mean((Y_pred[0].to_numpy() - Y_test.to_numpy()[:, 0]) ** 2)))
     assert rmse < 6, rmse

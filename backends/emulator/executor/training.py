@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -151,10 +152,8 @@ class TrainingRun:
 
     def _fail(self, reason: str, started: float | None, shipper: LogShipper | None) -> None:
         if shipper is not None:
-            try:
+            with contextlib.suppress(OSError):
                 shipper.write(reason)
-            except OSError:
-                pass
         self._finish("Failed", status.FAILED, started, shipper, FailureReason=reason[:MAX_FAILURE_REASON])
 
     def _finish(self, secondary: str, message: str, started: float | None, shipper: LogShipper | None,

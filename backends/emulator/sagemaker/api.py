@@ -50,7 +50,7 @@ class SageMakerApi:
         for component in self._components:
             method = getattr(component, attr, None)
             if callable(method):
-                return method  # type: ignore[no-any-return]
+                return method
         return None
 
 

@@ -58,7 +58,7 @@ def _matches(doc: Document, params: dict[str, Any], spec: ListSpec) -> bool:
         bound = params.get(member)
         if bound is None:
             continue
-        value = doc.get(field_name, doc["CreationTime"])
+        value = float(doc.get(field_name) or doc["CreationTime"])
         limit = _epoch(bound)
         if (after and not value > limit) or (not after and not value < limit):
             return False

@@ -83,10 +83,7 @@ def transform_object(
     finished: list[bytes] = []
     for batch, output in zip(batches, outputs, strict=True):
         # With SplitType None the whole answer belongs to the object's single record.
-        if settings.split_type is SplitType.LINE:
-            lines = split_output_lines(output, batch, source)
-        else:
-            lines = [output]
+        lines = split_output_lines(output, batch, source) if settings.split_type is SplitType.LINE else [output]
         for offset, line in enumerate(lines):
             index = batch.first_record + offset
             original = originals[index] if processing.join else None

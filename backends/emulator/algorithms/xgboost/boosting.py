@@ -49,10 +49,11 @@ class BoostingResult:
 
 
 def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
+    relayed: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         booster = xgb.Booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])
-    _relay(caught, log)
+    _relay(caught, log, relayed)
     stopper = _make_stopper(setup)
     rounds = 0
     for epoch in range(setup.num_round):
@@ -60,7 +61,7 @@ def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
             warnings.simplefilter("always")
             booster.update(setup.dtrain, epoch)
             scores = evaluate(booster, setup.evals, epoch, setup.plan, setup.version)
-        _relay(caught, log)
+        _relay(caught, log, relayed)
         rounds = epoch + 1
         log.line(format_scores(epoch, scores, setup.version))
         if setup.after_round is not None:
@@ -131,9 +132,14 @@ def _round_decimals(value: float, decimals: int) -> float:
     return float(f"{value:.{decimals}f}") if decimals < 17 else value
 
 
-def _relay(caught: list[warnings.WarningMessage], log: ContainerLog) -> None:
+def _relay(caught: list[warnings.WarningMessage], log: ContainerLog, relayed: set[str]) -> None:
+    """Warnings raised during training go to the job log, each text once (Python shows a warning once per
+    place by default, and XGBoost's own messages are printed once)."""
     for warning in caught:
         text = str(warning.message).strip()
+        if text in relayed:
+            continue
+        relayed.add(text)
         if issubclass(warning.category, UserWarning) and "WARNING:" in text:
             log.line(text)  # XGBoost's own log line, "[17:30:00] WARNING: ..."
         else:

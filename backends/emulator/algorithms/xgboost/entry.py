@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import ToolkitError
 from .log import ContainerLog
-from .termination import TrainingTerminated, sigterm_stops_training
+from .termination import TrainingTerminated
 from .training import train
 from .versions import ContainerVersion
 
@@ -27,8 +27,7 @@ def run_training_job(
     opt_ml = Path(opt_ml)
     log = log if log is not None else ContainerLog()
     try:
-        with sigterm_stops_training():
-            train(opt_ml, version, log)
+        train(opt_ml, version, log)
     except TrainingTerminated as stop:
         return stop.exit_code
     except Exception as e:

@@ -1,10 +1,11 @@
 """Validated hyperparameters -> the parameter dict given to XGBoost 3.2.
 
-The container hands its validated dict to `xgb.train` nearly as is. Three kinds of keys are dropped here:
+The container hands its validated dict to `xgb.train` nearly as is. Two kinds of keys are dropped here:
 the ones the container consumes itself (num_round, early_stopping_rounds, ...), and parameters that the
-image's XGBoost understood but XGBoost 3.2 no longer has (silent, predictor, ...), which 3.2 would only answer
-with "Parameters: { ... } are not used" warnings. Parameters 3.2 rejects outright (tree_method=gpu_hist, the
-removed updaters) are passed on, so the job fails inside XGBoost as it does on a CPU instance of the image.
+image's XGBoost understood but XGBoost 3.2 no longer has (silent, predictor, ...), which 3.2 would only
+answer with "Parameters: { ... } are not used" warnings. eval_metric becomes the metric plan's XGBoost
+part. Parameters 3.2 rejects outright (tree_method=gpu_hist, the removed updaters) are passed on, so the job
+fails inside XGBoost as it does on a CPU instance of the image.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from .versions import ContainerVersion
 
 _PLAIN_NUMBERS = re.compile(rb"[0-9eE+\-.,\n]*")
 _PANDAS_NEEDS_PRECISION = int(pd.__version__.split(".")[0]) < 3
+_PANDAS_MIN_BYTES = 16 * 1024
 
 
 class PayloadError(RuntimeError):
@@ -66,7 +67,8 @@ def csv_matrix(payload: bytes) -> np.ndarray:
     text = payload.strip().decode("utf-8")
     sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
     delimiter = "," if sniffed.isalnum() else sniffed
-    if delimiter == ",":
+    # pandas' reader pays a fixed cost per call; below this size the container's own path is quicker.
+    if delimiter == "," and len(payload) > _PANDAS_MIN_BYTES:
         fast = _plain_numbers_matrix(payload.strip())
         if fast is not None:
             return fast

@@ -30,15 +30,20 @@ from .log import ContainerLog
 from .metrics import plan_metrics
 from .model_files import MODEL_NAME, serialize, serialize_checkpoint, write_atomically
 from .params import xgboost_params
-from .termination import TrainingTerminated
+from .termination import TrainingTerminated, sigterm_stops_training
 from .versions import ContainerVersion, ModelFormat, get_version
 
 
 def train(opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None) -> None:
-    """Run one training job; raises the container's exception on failure (see entry.run_training_job)."""
-    opt_ml = Path(opt_ml)
-    rules = get_version(version)
-    log = log if log is not None else ContainerLog()
+    """Run one training job; raises the container's exception on failure (see entry.run_training_job).
+
+    A SIGTERM (in the main thread) ends it with `TrainingTerminated` after the current XGBoost call.
+    """
+    with sigterm_stops_training():
+        _train(Path(opt_ml), get_version(version), log if log is not None else ContainerLog())
+
+
+def _train(opt_ml: Path, rules: ContainerVersion, log: ContainerLog) -> None:
     config_dir = opt_ml / "input" / "config"
 
     log.info("Imported framework sagemaker_xgboost_container.training")

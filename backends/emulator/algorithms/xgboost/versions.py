@@ -8,7 +8,8 @@ read these fields, so a difference between versions lives here and nowhere else.
 The legacy `1` image (repository `xgboost`, XGBoost 0.72) is not in that repository. It is emulated with
 0.90-1's rules, except that `reg:linear` is its native objective name rather than a deprecated alias: 0.72
 trains `reg:linear` as squared error, exactly like XGBoost 3's `reg:squarederror`, so the models agree and
-only the deprecation warning that 0.90+ prints is left out.
+only the deprecation warning that 0.90+ prints is left out. (Its Python 2.7 pickles are likewise written with
+0.90-1's protocol: no XGBoost 0.72 could read an XGBoost 3 Booster either way.)
 """
 
 from __future__ import annotations
