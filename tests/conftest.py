@@ -89,3 +89,26 @@ def wait_training(sagemaker: Any, name: str, timeout: float = 60) -> dict[str, A
             return job
         time.sleep(0.05)
     raise AssertionError(f"training job {name} did not finish in {timeout} s")
+
+
+def booster_from_artifact(s3: Any, uri: str) -> Any:
+    """The `xgboost-model` inside a model.tar.gz on S3, loaded as the container loads it (pickle, else
+    XGBoost's own format)."""
+    import pickle
+    import tarfile
+
+    import xgboost as xgb
+
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        assert tar.getnames() == ["xgboost-model"]
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        data = member.read()
+    try:
+        booster = xgb.Booster()
+        booster.load_model(bytearray(data))
+    except xgb.core.XGBoostError:
+        booster = pickle.loads(data)
+    return booster

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
 
 from backends.emulator.server import Emulator, EmulatorConfig
-from tests.conftest import XGB_17, boston_frames, make_client, upload_csv, wait_training
+from tests.conftest import XGB_17, booster_from_artifact, boston_frames, make_client, upload_csv, wait_training
 from tests.integration.requests import SEED_HYPERPARAMETERS, training_request
 
 
@@ -40,22 +37,6 @@ def _metric_lines(logs: Any, name: str) -> list[str]:
     return [e["message"] for e in events if e["message"].startswith("[") and "#011train-" in e["message"]]
 
 
-def _model(s3: Any, uri: str) -> xgb.Booster:
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
-        assert tar.getnames() == ["xgboost-model"]
-        data = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
-    booster = xgb.Booster()
-    try:
-        booster.load_model(bytearray(data))
-    except xgb.core.XGBoostError:
-        import pickle
-
-        booster = pickle.loads(data)
-    return booster
-
-
 def test_seed_request_trains_with_the_legacy_image(sagemaker: Any, s3: Any, logs: Any, bucket: str,
                                                    boston_channels: tuple[str, str], unique: Any) -> None:
     """The seed's exact request: legacy `xgboost:1`, ContentType `csv`, its hyperparameters."""
@@ -73,7 +54,7 @@ def test_seed_request_trains_with_the_legacy_image(sagemaker: Any, s3: Any, logs
     assert 10 < len(lines) < 200
     assert [int(line[1:line.index("]")]) for line in lines] == list(range(len(lines)))
     assert "#011validation-rmse:" in lines[0]
-    booster = _model(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
+    booster = booster_from_artifact(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
     assert booster.num_boosted_rounds() == len(lines)
     names = {m["MetricName"] for m in job["FinalMetricDataList"]}
     assert {"train:rmse", "validation:rmse"} <= names
@@ -90,7 +71,7 @@ def test_image_1_7_1_with_an_eval_metric_stops_early(sagemaker: Any, s3: Any, lo
     lines = _metric_lines(logs, name)
     assert 10 < len(lines) < 200
     assert all(line.count("#011") == 2 for line in lines)  # [i]#011train-rmse:x#011validation-rmse:y
-    booster = _model(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
+    booster = booster_from_artifact(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
     validation_rmse = [float(line.rsplit(":", 1)[1]) for line in lines]
     best = int(np.argmin(validation_rmse))
     # 1.3+ keeps the best iteration: the saved model has exactly best + 1 rounds.

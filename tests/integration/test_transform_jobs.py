@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import tarfile
 import time
 from typing import Any
 
@@ -18,7 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.requests import TransformConfig, model_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, XGB_LEGACY, boston_frames, upload_csv, wait_training
+from tests.conftest import (
+    ROLE,
+    XGB_17,
+    XGB_LEGACY,
+    booster_from_artifact,
+    boston_frames,
+    upload_csv,
+    wait_training,
+)
 from tests.integration.requests import training_request
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -42,19 +49,6 @@ def _get(s3: Any, uri: str) -> bytes:
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
-
-
-def _booster(s3: Any, artifact: str) -> xgb.Booster:
-    with tarfile.open(fileobj=io.BytesIO(_get(s3, artifact))) as tar:
-        data = tar.extractfile("xgboost-model").read()  # type: ignore[union-attr]
-    booster = xgb.Booster()
-    try:
-        booster.load_model(bytearray(data))
-    except xgb.core.XGBoostError:
-        import pickle
-
-        booster = pickle.loads(data)
-    return booster
 
 
 def _train(sagemaker: Any, bucket: str, name: str, train_uri: str, validation_uri: str | None, image: str,
@@ -102,7 +96,7 @@ def test_seed_transform_matches_in_process_predictions(sagemaker: Any, s3: Any, 
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     lines = _get(s3, f"{output}test.csv.out").decode().splitlines()
     assert len(lines) == len(seed_model["x_test"])
-    booster = _booster(s3, seed_model["artifact"])
+    booster = booster_from_artifact(s3, seed_model["artifact"])
     expected = booster.predict(xgb.DMatrix(seed_model["x_test"].to_numpy()), validate_features=False,
                                iteration_range=(0, _best_rounds(booster)))
     assert lines == [str(float(value)) for value in expected.astype(np.float32)]
@@ -158,7 +152,7 @@ def _reference_output(sagemaker: Any, s3: Any, bucket: str, seed_model: dict[str
         job = _transform(sagemaker, name, seed_model["model"], uri, output, max_payload_mb=1)
         assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
         _references[uri] = _get(s3, f"{output}large.csv.out")
-        booster = _booster(s3, seed_model["artifact"])
+        booster = booster_from_artifact(s3, seed_model["artifact"])
         frame = pd.read_csv(io.BytesIO(_get(s3, uri)), header=None)
         expected = booster.predict(xgb.DMatrix(frame.to_numpy()), iteration_range=(0, _best_rounds(booster)))
         assert _references[uri].decode().splitlines() == [str(float(v)) for v in expected.astype(np.float32)]
@@ -187,7 +181,7 @@ def test_breast_cancer_style_filters_and_join(sagemaker: Any, s3: Any, bucket: s
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     rows = [line.split(",") for line in _get(s3, f"{output}batch.csv.out").decode().splitlines()]
     assert [int(row[0]) for row in rows] == ids.tolist()
-    booster = _booster(s3, job_artifact(sagemaker, name))
+    booster = booster_from_artifact(s3, job_artifact(sagemaker, name))
     expected = booster.predict(xgb.DMatrix(features.to_numpy()))
     assert [row[1] for row in rows] == [str(float(v)) for v in expected.astype(np.float32)]
     assert all(len(row) == 2 for row in rows)
@@ -238,7 +232,7 @@ def test_json_accept_gives_scores(sagemaker: Any, s3: Any, bucket: str, seed_mod
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     # In batch mode the container answers one `str()` per line whatever the Accept (SAGEMAKER_BATCH).
     lines = _get(s3, f"{output}test.csv.out").decode().splitlines()
-    booster = _booster(s3, seed_model["artifact"])
+    booster = booster_from_artifact(s3, seed_model["artifact"])
     expected = booster.predict(xgb.DMatrix(seed_model["x_test"].to_numpy()),
                                iteration_range=(0, _best_rounds(booster)))
     assert lines == [str(float(value)) for value in expected.astype(np.float32)]

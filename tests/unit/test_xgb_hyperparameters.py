@@ -17,17 +17,9 @@ from backends.emulator.algorithms.xgboost.hyperparameters import (
     validate_hyperparameters,
 )
 from backends.emulator.algorithms.xgboost.versions import VERSIONS
+from harness.requests import SEED_HYPERPARAMETERS
 
-SEED = {
-    "max_depth": "5",
-    "eta": "0.2",
-    "gamma": "4",
-    "min_child_weight": "6",
-    "subsample": "0.8",
-    "objective": "reg:linear",
-    "early_stopping_rounds": "10",
-    "num_round": "200",
-}
+SEED = SEED_HYPERPARAMETERS
 ALL_VERSIONS = list(VERSIONS)
 NEW = ["1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0"]
 OLD = ["1", "0.90-1", "0.90-2", "1.0-1"]

@@ -28,19 +28,11 @@ from backends.emulator.algorithms.xgboost.params import xgboost_params
 from backends.emulator.algorithms.xgboost.serving import load_model
 from backends.emulator.algorithms.xgboost.training import train
 from backends.emulator.algorithms.xgboost.versions import VERSIONS
+from harness.requests import SEED_HYPERPARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 BOSTON = ROOT / "fixtures" / "data" / "boston_house_prices.csv"
-SEED = {
-    "max_depth": "5",
-    "eta": "0.2",
-    "gamma": "4",
-    "min_child_weight": "6",
-    "subsample": "0.8",
-    "objective": "reg:linear",
-    "early_stopping_rounds": "10",
-    "num_round": "200",
-}
+SEED = SEED_HYPERPARAMETERS
 METRIC_LINE = re.compile(r"^\[(\d+)\]\ttrain-rmse:\d+\.\d{5}\tvalidation-rmse:\d+\.\d{5}$")
 INFO_LINE = re.compile(r"^\[\d{4}-\d{2}-\d{2}:\d{2}:\d{2}:\d{2}:INFO\] ")
 
