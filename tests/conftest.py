@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,3 +115,25 @@ def booster_from_artifact(s3: Any, uri: str) -> Any:
     except xgb.core.XGBoostError:
         booster = pickle.loads(data)
     return booster
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(state: Path, port: int) -> subprocess.Popen[bytes]:
+    """`harness serve` in its own process, returned once it listens."""
+    process = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", str(port), "--state-dir",
+                                str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.1)
+    raise AssertionError(f"harness serve did not listen on {endpoint}")

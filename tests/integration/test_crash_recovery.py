@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,35 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tests.conftest import XGB_17, make_client, upload_csv, wait_training
+from tests.conftest import XGB_17, free_port, make_client, serve, upload_csv, wait_training
 from tests.integration.requests import training_request
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve(state: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", str(port), "--state-dir",
-                                str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            time.sleep(0.1)
-    raise AssertionError(f"harness serve did not listen on {endpoint}")
 
 
 def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    port = _free_port()
-    server = _serve(state, port)
+    port = free_port()
+    server = serve(state, port)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         sagemaker: Any = make_client("sagemaker", endpoint)
@@ -70,7 +46,7 @@ def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> No
         time.sleep(0.1)
     assert _descendants_running(job_dir) == []
 
-    restarted = _serve(state, port)
+    restarted = serve(state, port)
     try:
         sagemaker = make_client("sagemaker", endpoint)
         names = {s["TrainingJobName"] for s in sagemaker.list_training_jobs()["TrainingJobSummaries"]}
