@@ -1,124 +1,149 @@
-"""Job processes: each job runs in a fresh process forked from a warm server.
+"""Job processes, forked by the warm process server (`forkserver.py`) that the emulator starts once.
 
-A `forkserver` that has already imported the algorithm code (and so XGBoost) forks a child per job in a few
-milliseconds: the job is isolated (its own process, killed on stop) yet pays nothing for imports. The
-child's stdout and stderr go to the job's log file at the file-descriptor level, so output from native code
-is captured too, and the child ends when the emulator ends.
+The server has already imported the algorithm code (and so XGBoost): a job starts in milliseconds, runs in
+its own process (killed on stop), writes stdout and stderr to its log at the file-descriptor level (so
+output from native code is captured too), and ends when the emulator ends.
 """
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing
+import contextlib
+import itertools
+import json
 import os
-import select
 import signal
+import subprocess
 import sys
 import threading
-import time
-from multiprocessing.context import ForkServerContext
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-# Modules the warm server imports once; every job process is forked with them loaded.
-PRELOAD = ["backends.emulator.algorithms.xgboost.entry"]
-
-_context: ForkServerContext | None = None
-_context_lock = threading.Lock()
+# Modules the server imports once; every job process is forked with them loaded.
+PRELOAD = ["backends.emulator.algorithms.xgboost.entry", "backends.emulator.executor.transform_entry"]
 
 
-def _ctx() -> ForkServerContext:
-    global _context
-    with _context_lock:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
-            assert isinstance(context, ForkServerContext)
-            context.set_forkserver_preload(PRELOAD)
-            _context = context
-        return _context
+class ForkServer:
+    """The emulator's side of the warm process server."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._pending: dict[int, JobProcess] = {}
+        self._running: dict[int, JobProcess] = {}
+        self._exits: dict[int, int] = {}  # exits reported before the pid was matched to its job
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_running()
+
+    def fork(self, job: JobProcess, target: str, args: tuple[Any, ...], log: Path) -> None:
+        with self._lock:
+            stdin = self._ensure_running()
+            request_id = next(self._ids)
+            self._pending[request_id] = job
+            stdin.write(json.dumps({"id": request_id, "target": target, "args": list(args), "log": str(log)}) + "\n")
+            stdin.flush()
+
+    def stop(self) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None and process.stdin is not None:
+            process.stdin.close()  # end of input: the server kills its jobs and exits
+            process.wait(10)
+
+    def _ensure_running(self) -> IO[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "backends.emulator.executor.forkserver", *PRELOAD],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            )
+            threading.Thread(target=self._read, args=(self._process,), name="forkserver-reader", daemon=True).start()
+        assert self._process.stdin is not None
+        return self._process.stdin
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            message = json.loads(line)
+            with self._lock:
+                if "id" in message:
+                    job = self._pending.pop(message["id"])
+                    pid = message["pid"]
+                    if pid in self._exits:
+                        job._exited(self._exits.pop(pid))
+                    else:
+                        self._running[pid] = job
+                        job._started(pid)
+                else:
+                    pid, status = message["pid"], message["status"]
+                    job_or_none = self._running.pop(pid, None)
+                    if job_or_none is None:
+                        self._exits[pid] = status
+                    else:
+                        job_or_none._exited(status)
+        # The server is gone: every job it held is gone with it.
+        with self._lock:
+            for job in [*self._pending.values(), *self._running.values()]:
+                job._exited(-int(signal.SIGKILL))
+            self._pending.clear()
+            self._running.clear()
+
+
+_server = ForkServer()
 
 
 def warm_up() -> None:
-    """Start the fork server now (it imports the algorithms), so the first job does not wait for it."""
-    process = _ctx().Process(target=_noop, daemon=True)
-    process.start()
-    process.join()
+    """Start the process server now, so the first job does not wait for its imports."""
+    _server.start()
+
+
+def shutdown() -> None:
+    _server.stop()
 
 
 class JobProcess:
-    """One running job: `target` is "module:function", called with `args`; its return value is the exit code."""
+    """One running job: `target` is "module:function", called with `args` (JSON values); its return value is
+    the exit code."""
 
     def __init__(self, target: str, args: tuple[Any, ...], log_path: Path) -> None:
-        self._process = _ctx().Process(target=_child_main, args=(target, args, str(log_path), os.getpid()),
-                                       daemon=True)
-        self._process.start()
+        self._pid: int | None = None
+        self._code: int | None = None
+        self._started_event = threading.Event()
+        self._done = threading.Event()
+        _server.fork(self, target, tuple(str(a) if isinstance(a, Path) else a for a in args), log_path)
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self._pid
 
     def poll(self) -> int | None:
         """The exit code (negative: killed by that signal), or None while it runs."""
-        return self._process.exitcode
+        return self._code
 
     def wait(self, timeout: float | None = None) -> int | None:
-        self._process.join(timeout)
-        return self._process.exitcode
+        self._done.wait(timeout)
+        return self._code
 
     def terminate(self) -> None:
         """SIGTERM, as SageMaker sends to a container it stops."""
-        if self._process.exitcode is None:
-            self._process.terminate()
+        self._signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        if self._process.exitcode is None:
-            self._process.kill()
+        self._signal(signal.SIGKILL)
 
+    def _signal(self, signum: int) -> None:
+        self._started_event.wait(10)
+        if self._pid is not None and self._code is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signum)
 
-def _noop() -> None:
-    return None
+    def _started(self, pid: int) -> None:
+        self._pid = pid
+        self._started_event.set()
 
-
-def _child_main(target: str, args: tuple[Any, ...], log_path: str, emulator_pid: int) -> None:
-    _die_with(emulator_pid)
-    # Restore the default so SIGTERM stops the job even if the server ignored it.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as long as the process
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-    module_name, _, function_name = target.partition(":")
-    function = getattr(importlib.import_module(module_name), function_name)
-    code = function(*args)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    sys.exit(int(code or 0))
-
-
-def _die_with(pid: int) -> None:
-    """End this job the moment the emulator process `pid` ends, even by kill -9.
-
-    The fork server outlives the emulator while it has children (every child holds its liveness pipe), so
-    the child watches the emulator itself, through a pidfd where Linux has one (immune to pid reuse).
-    """
-    def watch() -> None:
-        try:
-            handle = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            handle = None
-        if handle is not None:
-            select.select([handle], [], [])
-        else:
-            while True:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                except PermissionError:
-                    pass
-                time.sleep(0.5)
-        os._exit(137)
-
-    threading.Thread(target=watch, name="emulator-watch", daemon=True).start()
+    def _exited(self, code: int) -> None:
+        self._code = code
+        self._started_event.set()
+        self._done.set()
