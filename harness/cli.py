@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from backends import BACKENDS, BackendUnavailable, create_backend
 
@@ -140,10 +141,11 @@ class _ConsoleReporter(Reporter):
 
     def log(self, line: str) -> None:
         if not self.quiet:
-            console.print(f"  [dim]{line.replace('#011', '  ')}[/]", highlight=False, markup=False)
+            # CloudWatch shows a tab as #011; a terminal reads better with the tab back.
+            console.print(Text("  " + line.replace("#011", "\t"), style="dim"), soft_wrap=True, highlight=False)
 
     def status(self, text: str) -> None:
-        console.print(f"  [cyan]{text}[/]", highlight=False)
+        console.print(Text("  " + text, style="cyan"), soft_wrap=True, highlight=False)
 
 
 def _print_summary(result: Any, instance_type: str) -> None:

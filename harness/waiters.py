@@ -91,14 +91,15 @@ def _wait(describe: Callable[[], dict[str, Any]], primary: str, follower: LogFol
     seen = None
     while True:
         description = describe()
-        if on_status is not None and description.get(status_key) != seen:
-            seen = description.get(status_key)
-            on_status(description)
         done = description[primary] in TERMINAL
+        # Log lines first: they were written before the status they led to.
         if follower is not None:
             for line in follower.poll():
                 if on_log is not None:
                     on_log(line)
+        if on_status is not None and description.get(status_key) != seen:
+            seen = description.get(status_key)
+            on_status(description)
         if done:
             return description
         time.sleep(poll_seconds)
