@@ -77,8 +77,9 @@ def _hyperparameter(ctx: click.Context, param: click.Parameter, values: tuple[st
 @main.command()
 @click.option("--backend", type=click.Choice(BACKENDS), envvar="HARNESS_BACKEND", default="emulator",
               show_default=True, show_envvar=True, help="Where the jobs run.")
-@click.option("--dataset", default="boston", show_default=True, metavar="boston|PATH",
-              help="A shipped dataset, or a CSV file with a header row (then give --label).")
+@click.option("--dataset", default="boston", show_default=True, metavar="NAME|PATH",
+              help="A shipped dataset (boston, breast_cancer, iris, wine) or a CSV file with a header row "
+                   "(then give --label).")
 @click.option("--label", default=None, help="The label column of a --dataset CSV.")
 @click.option("--hp", "hyperparameters", multiple=True, callback=_hyperparameter, metavar="NAME=VALUE",
               help="Override a hyperparameter (repeatable), e.g. --hp num_round=50.")
@@ -97,14 +98,14 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
         prefix: str, output_dir: Path, seed: int, region: str | None, role: str | None, endpoint: str | None,
         quiet: bool) -> None:
     """Run the reference workflow: split, upload, train, create model, batch transform, evaluate, plot."""
-    from fixtures.datasets import load_boston, load_csv
+    from fixtures.datasets import DATASETS, load, load_csv
 
     from .requests import SEED_HYPERPARAMETERS
     from .waiters import JobFailed
     from .workflow import Workflow, WorkflowOptions
 
-    if dataset == "boston":
-        features, labels = load_boston()
+    if dataset in DATASETS:
+        features, labels = load(dataset)
     else:
         if not label:
             raise click.UsageError("--label is required with a CSV --dataset")

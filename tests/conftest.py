@@ -16,6 +16,7 @@ import pytest
 from botocore.config import Config
 
 from backends.emulator.server import Emulator, EmulatorConfig
+from tests.localstack import LocalStack, LocalStackError
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
@@ -32,9 +33,24 @@ def make_client(service: str, endpoint: str, region: str = REGION) -> Any:
 
 
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("state")
-    with Emulator(EmulatorConfig(state_dir=state)) as emu:
+def localstack() -> Iterator[LocalStack]:
+    """LocalStack on the host (built on first use); a LocalStack that cannot start fails the tests."""
+    try:
+        instance = LocalStack(free_port()).start()
+    except LocalStackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="session", params=["moto", "localstack"])
+def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """The emulator, twice: S3/Logs/STS from the embedded moto, then from an upstream LocalStack."""
+    upstream = request.getfixturevalue("localstack").url if request.param == "localstack" else None
+    state = tmp_path_factory.mktemp(f"state-{request.param}")
+    with Emulator(EmulatorConfig(state_dir=state, upstream=upstream)) as emu:
         yield emu
 
 

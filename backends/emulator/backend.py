@@ -13,10 +13,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..base import Backend, BackendUnavailable
+from .iam import EXECUTION_ROLE_ARN
 from .sagemaker.context import DEFAULT_ACCOUNT
 from .server import Emulator, EmulatorConfig
 
-EMULATOR_ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole-harness"
+# The execution role every emulator account has (created in its IAM at start-up).
+EMULATOR_ROLE = EXECUTION_ROLE_ARN
 
 
 class EmulatorBackend(Backend):

@@ -15,6 +15,7 @@ from .algorithms.images import resolve_image
 from .executor.clients import AwsClients
 from .executor.executor import Executor
 from .gateway import Gateway
+from .iam import ensure_execution_role
 from .sagemaker.api import SageMakerApi
 from .sagemaker.models import Models
 from .sagemaker.training_jobs import TrainingJobs
@@ -74,6 +75,8 @@ class Emulator:
         self.executor.warm_up()
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()
+        # The account's SageMaker execution role, so SDK role checks pass with no setup (see iam.py).
+        ensure_execution_role(services_url, self.config.region)
         return self
 
     def stop(self) -> None:

@@ -1,0 +1,32 @@
+"""Summaries of repeated measurements: the median, and the spread as the range around it."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Summary:
+    median: float
+    low: float
+    high: float
+    count: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        if not values:
+            return cls(math.nan, math.nan, math.nan, 0)
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median: how far apart the repetitions were, relative to the figure reported."""
+        return (self.high - self.low) / self.median if self.median else math.nan
+
+
+def ratio(numerator: Summary, denominator: Summary) -> float:
+    """The ratio of the medians."""
+    return numerator.median / denominator.median if denominator.median else math.nan
