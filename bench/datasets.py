@@ -47,6 +47,14 @@ def generate(directory: Path, size_mb: float, seed: int = 0) -> DataFiles:
     return DataFiles(train, test, train_rows, test_rows)
 
 
+def training_csv_bytes(rows: int, seed: int = 0) -> bytes:
+    """A small training CSV in memory, in the same format (for jobs whose data does not matter)."""
+    rng = np.random.default_rng(seed)
+    features = rng.uniform(0.0, 10.0, (rows, FEATURES))
+    label = _label(features, rng.uniform(0.0, 1.0, FEATURES), rng)
+    return _format_rows(np.hstack([label[:, None], features]), with_label=True)
+
+
 def _write(path: Path, size_mb: float, rng: np.random.Generator, weights: np.ndarray, with_label: bool) -> int:
     target = int(size_mb * _MB)
     written = rows = 0

@@ -43,12 +43,13 @@ class EmulatorProcess:
 
     def __enter__(self) -> EmulatorProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.state_dir / "serve.log", "wb")  # noqa: SIM115 - closed in __exit__
+        self._log = open(self.state_dir / "serve.log", "wb")  # closed in __exit__
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harness", "serve", "--port", str(self.port), "--state-dir", str(self.state_dir)],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         self._wait_until_healthy()
+        self.client("s3").create_bucket(Bucket=BUCKET)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -76,10 +77,11 @@ class EmulatorProcess:
             if self._process.poll() is not None:
                 log = (self.state_dir / "serve.log").read_text(errors="replace")
                 raise RuntimeError(f"harness serve exited with code {self._process.returncode}:\n{log}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.endpoint_url}/_harness/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
+            with contextlib.suppress(OSError), urllib.request.urlopen(
+                f"{self.endpoint_url}/_harness/health", timeout=1
+            ) as response:
+                if response.status == 200:
+                    return
             time.sleep(0.1)
         raise RuntimeError(f"harness serve did not answer on {self.endpoint_url} within {self.start_timeout} s")
 

@@ -13,8 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..base import Backend, BackendUnavailable
-from .iam import EXECUTION_ROLE_ARN
-from .sagemaker.context import DEFAULT_ACCOUNT
+from .sagemaker.context import DEFAULT_ACCOUNT, EXECUTION_ROLE_ARN
 from .server import Emulator, EmulatorConfig
 
 # The execution role every emulator account has (created in its IAM at start-up).

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlencode
 from botocore.model import ListShape, Shape, StructureShape
 
 from .errors import ServiceError
-from .sagemaker.context import DEFAULT_ACCOUNT
+from .sagemaker.context import EXECUTION_ROLE_ARN, EXECUTION_ROLE_NAME, EXECUTION_ROLE_PATH
 from .service_model import operation_model
 from .validation import validate_request
 
@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-EXECUTION_ROLE_NAME = "AmazonSageMaker-ExecutionRole-harness"
-EXECUTION_ROLE_PATH = "/service-role/"
-EXECUTION_ROLE_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role{EXECUTION_ROLE_PATH}{EXECUTION_ROLE_NAME}"
 _TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Any
@@ -19,7 +20,9 @@ OPERATIONS = [op for op in service_model("sagemaker").operation_names
               if op.split("Job")[0] in ("CreateTraining", "DescribeTraining", "ListTraining", "StopTraining",
                                         "CreateTransform", "DescribeTransform", "ListTransform", "StopTransform")
               or op in ("CreateModel", "DescribeModel", "ListModels", "DeleteModel")]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# HARNESS_FUZZ_EXAMPLES raises the count for a long fuzzing run; the suite's default keeps it quick.
+SETTINGS = settings(max_examples=int(os.environ.get("HARNESS_FUZZ_EXAMPLES", "200")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _post(endpoint: str, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:

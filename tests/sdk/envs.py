@@ -52,7 +52,8 @@ SPECS = {
     ),
     "awscli": EnvSpec(
         "awscli", ("awscli",),
-        "import importlib.metadata as m; print('awscli', m.version('awscli'), 'botocore', m.version('botocore'))",
+        # awscli 1.44+ carries its own copy of botocore (awscli.botocore), so it is asked, not the metadata.
+        "import awscli, awscli.botocore as b; print('awscli', awscli.__version__, 'botocore', b.__version__)",
     ),
 }
 

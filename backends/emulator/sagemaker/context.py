@@ -6,6 +6,10 @@ import time
 from dataclasses import dataclass, field
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's and LocalStack's default account, so ARNs agree with STS
+# The SageMaker execution role the emulator's account comes with (created in its IAM at start-up).
+EXECUTION_ROLE_NAME = "AmazonSageMaker-ExecutionRole-harness"
+EXECUTION_ROLE_PATH = "/service-role/"
+EXECUTION_ROLE_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT}:role{EXECUTION_ROLE_PATH}{EXECUTION_ROLE_NAME}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""Running the bare side: each phase as a `python -m bench.bare` child, its memory sampled from outside."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .datasets import DataFiles
+from .measurements import BareRun, Phase
+from .memory import TreeMemory
+
+
+def run_bare(files: DataFiles, rounds: int, workdir: Path) -> BareRun:
+    """Train on `files.train`, then transform `files.test`; predictions land in `bare_output(workdir)`."""
+    model = workdir / "bare-model.ubj"
+    training, training_rss, _ = _child(["train", str(files.train), str(model), str(rounds)])
+    transform, transform_rss, rows = _child(["transform", str(model), str(files.test), str(bare_output(workdir))])
+    return BareRun(training, transform, rows, max(training_rss, transform_rss))
+
+
+def bare_output(workdir: Path) -> Path:
+    return workdir / "bare-test.csv.out"
+
+
+def _child(args: list[str]) -> tuple[Phase, int, int]:
+    """(phase, the child's own ru_maxrss, rows) of one `bench.bare` command."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    with TreeMemory(process.pid) as memory:
+        stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"bench.bare {args[0]} failed ({process.returncode}):\n{stderr.decode(errors='replace')}")
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    max_rss = int(result["max_rss_bytes"])
+    # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
+    peak = max((size for _, size in memory.samples), default=0) or max_rss
+    return Phase(result["seconds"], peak), max_rss, int(result["rows"])

@@ -1,0 +1,44 @@
+"""What one repetition of each side measured: wall time and peak memory per phase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Phase:
+    seconds: float
+    peak_bytes: int  # sampled PSS peak of the side's processes during the phase (see memory.py)
+
+
+@dataclass(frozen=True)
+class BareRun:
+    training: Phase
+    transform: Phase
+    test_rows: int
+    max_rss_bytes: int  # the larger of the two children's own ru_maxrss, to check the sampler against
+
+    @property
+    def total(self) -> Phase:
+        return Phase(self.training.seconds + self.transform.seconds,
+                     max(self.training.peak_bytes, self.transform.peak_bytes))
+
+
+@dataclass(frozen=True)
+class EmulatorRun:
+    upload: Phase
+    training: Phase
+    model: Phase
+    transform: Phase
+    download: Phase
+    test_rows: int
+    # Seconds the training job spent in each SecondaryStatus (Starting, Downloading, Training, Uploading).
+    training_steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def phases(self) -> list[Phase]:
+        return [self.upload, self.training, self.model, self.transform, self.download]
+
+    @property
+    def total(self) -> Phase:
+        return Phase(sum(p.seconds for p in self.phases), max(p.peak_bytes for p in self.phases))

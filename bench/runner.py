@@ -1,0 +1,83 @@
+"""One benchmark run: generate the data, measure both sides, the job start and the reference workflow.
+
+Bare and emulator repetitions alternate, so that a change in the machine's background load during the run
+touches both sides alike. The emulator (`harness serve`) runs throughout, idle while the bare side works.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bare_side import bare_output, run_bare
+from .datasets import DataFiles, generate
+from .emulator_side import EmulatorPipeline
+from .job_start import job_start_latencies
+from .machine import Machine, load_average
+from .measurements import BareRun, EmulatorRun
+from .memory import TreeMemory
+from .reference import WorkflowTimes, reference_workflow_times
+from .server import EmulatorProcess
+from .settings import BenchSettings
+
+
+@dataclass(frozen=True)
+class DataShape:
+    train_bytes: int
+    train_rows: int
+    test_bytes: int
+    test_rows: int
+
+
+@dataclass(frozen=True)
+class Results:
+    settings: BenchSettings
+    machine: Machine
+    data: DataShape
+    bare: list[BareRun]
+    emulator: list[EmulatorRun]
+    job_start: list[float]
+    workflow: WorkflowTimes
+    differing_predictions: int  # lines of the emulator's output that differ from the bare side's
+    load_before: float
+    load_after: float
+
+
+def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
+    machine = Machine.here()
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
+        workdir = Path(tmp)
+        say(f"generating {settings.size_mb:g} MiB train.csv and test.csv in {workdir}")
+        files = generate(workdir / "data", settings.size_mb, settings.seed)
+        data = DataShape(files.train_bytes, files.train_rows, files.test_bytes, files.test_rows)
+        with EmulatorProcess(workdir / "emulator-state") as emulator, TreeMemory(emulator.pid) as memory:
+            say(f"emulator: harness serve on {emulator.endpoint_url}; job-start samples")
+            job_start = job_start_latencies(emulator, settings.job_start_samples)
+            bare, emulated, differing = _repetitions(settings, files, emulator, memory, workdir, say)
+            say("reference workflow (Boston) on the running emulator")
+            workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
+    return Results(settings, machine, data, bare, emulated, job_start, workflow, differing, load_before,
+                   load_average())
+
+
+def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, memory: TreeMemory,
+                 workdir: Path, say: Callable[[str], None]) -> tuple[list[BareRun], list[EmulatorRun], int]:
+    pipeline = EmulatorPipeline(emulator, memory, files, settings.rounds, settings.transform_shape, workdir)
+    bare: list[BareRun] = []
+    emulated: list[EmulatorRun] = []
+    for repetition in range(settings.repeat):
+        say(f"repetition {repetition + 1}/{settings.repeat}: bare")
+        bare.append(run_bare(files, settings.rounds, workdir))
+        say(f"repetition {repetition + 1}/{settings.repeat}: emulator")
+        emulated.append(pipeline.run(repetition))
+    return bare, emulated, _differing_lines(bare_output(workdir), pipeline.output_path())
+
+
+def _differing_lines(expected: Path, actual: Path) -> int:
+    """Lines that differ, counting missing or extra lines as differing."""
+    with open(expected, "rb") as left, open(actual, "rb") as right:
+        a, b = left.read().split(b"\n"), right.read().split(b"\n")
+    return sum(x != y for x, y in zip(a, b, strict=False)) + abs(len(a) - len(b))

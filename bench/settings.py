@@ -1,0 +1,42 @@
+"""A benchmark run's settings: the full run's defaults, and the small `--smoke` run CI executes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .workload import TransformShape
+
+MAX_PAYLOAD_PRODUCT = 100  # CreateTransformJob: MaxConcurrentTransforms * MaxPayloadInMB <= 100
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    size_mb: float = 1024  # each of train.csv and test.csv
+    repeat: int = 3  # repetitions of each side
+    rounds: int = 20  # boosting rounds, fixed (no early stopping)
+    job_start_samples: int = 20
+    workflow_runs: int = 5
+    # One payload in flight per core, so the emulator's transform process keeps every core busy as the bare
+    # side's XGBoost does; payloads as large as the API then allows (MaxConcurrentTransforms * MaxPayloadInMB
+    # <= 100). None: that largest size.
+    max_payload_mb: int | None = None
+    max_concurrent_transforms: int = os.cpu_count() or 1
+    output: Path = DEFAULT_OUTPUT
+    json_output: Path | None = None
+    workdir: Path | None = None  # parent of the temporary directory for the data (default: the system's)
+    seed: int = 0
+    smoke: bool = False
+
+    @property
+    def transform_shape(self) -> TransformShape:
+        largest = max(1, MAX_PAYLOAD_PRODUCT // self.max_concurrent_transforms)
+        return TransformShape(self.max_payload_mb or largest, self.max_concurrent_transforms)
+
+    def as_smoke(self) -> BenchSettings:
+        """A few MB and few repetitions: proves every figure is produced, in seconds."""
+        return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=3, workflow_runs=2,
+                                   max_payload_mb=1, smoke=True)
