@@ -36,7 +36,8 @@ xgb.fit({"train": TrainingInput(train_location, content_type="csv"),
 training_job_name = xgb.latest_training_job.name
 
 # The finished job's log again, as the seed notebook reads it.
-description = session.logs_for_job(training_job_name, wait=False)
+session.logs_for_job(training_job_name, wait=False)
+description = session.describe_training_job(training_job_name)
 
 transformer = xgb.transformer(instance_count=1, instance_type="ml.m4.xlarge", strategy="MultiRecord", max_payload=6,
                               max_concurrent_transforms=1, output_path=f"s3://{bucket}/{prefix}/batch-transform/")
