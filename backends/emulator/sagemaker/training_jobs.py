@@ -95,11 +95,14 @@ class TrainingJobs:
         def change(job: dict[str, Any]) -> None:
             if status.is_terminal(job):
                 return
-            if job["TrainingJobStatus"] == "Stopping" and status.PRIMARY_FOR_SECONDARY[secondary] not in (
-                "Stopped", "Failed", "Stopping"
-            ):
-                return
-            status.advance(job, secondary, message, now)
+            target, text = secondary, message
+            if job["TrainingJobStatus"] == "Stopping":
+                if target == "Completed":
+                    # The stop came while the model was being uploaded: the job still ends as stopped.
+                    target, text = "Stopped", status.STOPPED
+                elif status.PRIMARY_FOR_SECONDARY[target] not in ("Stopped", "Failed", "Stopping"):
+                    return
+            status.advance(job, target, text, now)
             job.update({k: v for k, v in fields.items() if v is not None})
 
         job = self.store.update(KIND, region, name, change)

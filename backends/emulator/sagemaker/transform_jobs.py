@@ -99,9 +99,13 @@ class TransformJobs:
             current = job["TransformJobStatus"]
             if current in TERMINAL:
                 return
-            if current == "Stopping" and new_status not in ("Stopped", "Failed"):
-                return
-            job["TransformJobStatus"] = new_status
+            target = new_status
+            if current == "Stopping":
+                if target == "Completed":
+                    target = "Stopped"  # the stop came as the last output was written: it still ends stopped
+                elif target not in ("Stopped", "Failed"):
+                    return
+            job["TransformJobStatus"] = target
             job["LastModifiedTime"] = now
             job.update({k: v for k, v in fields.items() if v is not None})
 
