@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## run: the reference workflow on the embedded emulator
+## run: the reference workflow on the embedded emulator, with the seed image's own XGBoost (0.72) runtime
 run: $(STAMP)
+	-$(BIN)/harness runtimes install 1  # best effort: without it, jobs run on the installed XGBoost and say so
 	$(BIN)/harness run
 
 ## test: lint, type-check and the whole test suite
@@ -29,4 +30,4 @@ serve: $(STAMP)
 	$(BIN)/harness serve
 
 clean:
-	rm -rf $(VENV) .harness-state .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sdk .harness-state .pytest_cache .mypy_cache .ruff_cache

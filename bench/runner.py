@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bare_side import bare_output, run_bare
+from .contention import OtherLoad
 from .datasets import DataFiles, generate
 from .emulator_side import EmulatorPipeline
 from .job_start import job_start_latencies
 from .machine import Machine, load_average
 from .measurements import BareRun, EmulatorRun
-from .memory import TreeMemory
 from .reference import WorkflowTimes, reference_workflow_times
+from .sampling import TreeSampler
 from .server import EmulatorProcess
 from .settings import BenchSettings
 
@@ -43,29 +44,30 @@ class Results:
     differing_predictions: int  # lines of the emulator's output that differ from the bare side's
     load_before: float
     load_after: float
+    other_load: float  # share of the machine's CPU other work used during the run
 
 
 def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
     machine = Machine.here()
     load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
+    with OtherLoad() as other, tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
         workdir = Path(tmp)
         say(f"generating {settings.size_mb:g} MiB train.csv and test.csv in {workdir}")
         files = generate(workdir / "data", settings.size_mb, settings.seed)
         data = DataShape(files.train_bytes, files.train_rows, files.test_bytes, files.test_rows)
-        with EmulatorProcess(workdir / "emulator-state") as emulator, TreeMemory(emulator.pid) as memory:
+        with EmulatorProcess(workdir / "emulator-state") as emulator, TreeSampler(emulator.pid) as sampler:
             say(f"emulator: harness serve on {emulator.endpoint_url}; job-start samples")
             job_start = job_start_latencies(emulator, settings.job_start_samples)
-            bare, emulated, differing = _repetitions(settings, files, emulator, memory, workdir, say)
+            bare, emulated, differing = _repetitions(settings, files, emulator, sampler, workdir, say)
             say("reference workflow (Boston) on the running emulator")
             workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
     return Results(settings, machine, data, bare, emulated, job_start, workflow, differing, load_before,
-                   load_average())
+                   load_average(), other.share)
 
 
-def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, memory: TreeMemory,
+def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,
                  workdir: Path, say: Callable[[str], None]) -> tuple[list[BareRun], list[EmulatorRun], int]:
-    pipeline = EmulatorPipeline(emulator, memory, files, settings.rounds, settings.transform_shape, workdir)
+    pipeline = EmulatorPipeline(emulator, sampler, files, settings.rounds, settings.transform_shape, workdir)
     bare: list[BareRun] = []
     emulated: list[EmulatorRun] = []
     for repetition in range(settings.repeat):

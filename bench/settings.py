@@ -38,5 +38,5 @@ class BenchSettings:
 
     def as_smoke(self) -> BenchSettings:
         """A few MB and few repetitions: proves every figure is produced, in seconds."""
-        return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=3, workflow_runs=2,
+        return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=2, workflow_runs=1,
                                    max_payload_mb=1, smoke=True)

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from backends import BACKENDS, BackendUnavailable, create_backend
 
+from .runtimes_cli import runtimes
 from .workflow import Reporter
 
 console = Console(stderr=True)
@@ -124,6 +125,9 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
             result = workflow.run(features, labels)
         except JobFailed as exc:
             raise click.ClickException(str(exc)) from None
+        except BackendUnavailable as exc:  # e.g. local mode without the image in Docker: one line, no traceback
+            console.print(f"[bold red]error:[/] backend {backend}: {exc}", soft_wrap=True)
+            sys.exit(2)
     finally:
         target.stop()
     _print_summary(result, target.instance_type)
@@ -284,3 +288,22 @@ def logs(name: str, kind: str, follow: bool, backend: str, endpoint: str | None)
                 click.echo(line)
     finally:
         target.stop()
+
+
+main.add_command(runtimes)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Benchmark the emulator against bare XGBoost (bench/; `harness bench --help` for its options)."""
+    # bench/ lives in the source checkout beside this package and is not installed with it; it is imported only
+    # here, so that other commands do not pay for its imports.
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "bench" / "__init__.py").is_file():
+        raise click.ClickException("harness bench needs the source checkout (bench/ is not installed)")
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from bench.cli import bench as bench_command
+
+    bench_command.main(args=list(args), prog_name="harness bench")

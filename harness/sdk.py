@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from backends.emulator.sagemaker.context import EXECUTION_ROLE_ARN, EXECUTION_ROLE_NAME
 
@@ -56,11 +57,16 @@ def execution_role(boto_session: Any = None, endpoint_url: str | None = None) ->
     region = _region(session)
     caller = session.client("sts", region_name=region, endpoint_url=endpoint_url).get_caller_identity()["Arn"]
     partition, account = caller.split(":")[1], caller.split(":")[4]
+    iam = session.client("iam", region_name=region, endpoint_url=endpoint_url)
     if ":assumed-role/" in caller:
-        return f"arn:{partition}:iam::{account}:role/{caller.split('/')[1]}"
+        # arn:aws:sts::<account>:assumed-role/<role>/<session> omits the role's path; IAM knows it.
+        name = caller.split("/")[1]
+        try:
+            return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+        except ClientError:
+            return f"arn:{partition}:iam::{account}:role/{name}"
     if ":role/" in caller:
         return str(caller)
-    iam = session.client("iam", region_name=region, endpoint_url=endpoint_url)
     try:
         return str(iam.get_role(RoleName=EXECUTION_ROLE_NAME)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
@@ -85,6 +91,8 @@ def write_sdk_config(path: Path | str | None = None, bucket: str | None = None, 
     """Write the SDK defaults file (default: `~/.config/sagemaker/config.yaml`); missing values are asked of
     the endpoint. JSON is YAML, so the file needs no YAML library to write."""
     target = Path(path).expanduser() if path else USER_CONFIG.expanduser()
+    if target.is_dir():  # SAGEMAKER_USER_CONFIG_OVERRIDE may name a directory: the SDKs read config.yaml in it
+        target = target / "config.yaml"
     bucket = bucket or default_bucket_name(endpoint_url=endpoint_url)
     role = role or execution_role(endpoint_url=endpoint_url)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,15 +124,25 @@ def sagemaker_session(boto_session: Any = None, bucket: str | None = None, telem
 
 def _sdk() -> tuple[Any, Any]:
     """The Session class and config loader of whichever SDK major is installed."""
-    try:
-        from sagemaker.core.config import load_sagemaker_config
-        from sagemaker.core.helper.session_helper import Session
-    except ImportError:
+    for loader in (_sdk3, _sdk2):
         try:
-            from sagemaker.config import load_sagemaker_config  # type: ignore[no-redef]
-            from sagemaker.session import Session  # type: ignore[no-redef]
+            return loader()
         except ImportError:
-            raise ImportError("the SageMaker Python SDK is not installed: pip install sagemaker") from None
+            continue
+    raise ImportError("the SageMaker Python SDK is not installed: pip install sagemaker")
+
+
+def _sdk3() -> tuple[Any, Any]:
+    from sagemaker.core.config import load_sagemaker_config
+    from sagemaker.core.helper.session_helper import Session
+
+    return Session, load_sagemaker_config
+
+
+def _sdk2() -> tuple[Any, Any]:
+    from sagemaker.config import load_sagemaker_config
+    from sagemaker.session import Session
+
     return Session, load_sagemaker_config
 
 
@@ -147,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     config.add_argument("--endpoint-url", default=None, help="endpoint to ask (default: $AWS_ENDPOINT_URL)")
     args = parser.parse_args(argv)
     path = args.path or os.environ.get("SAGEMAKER_USER_CONFIG_OVERRIDE")
-    written = write_sdk_config(path, bucket=args.bucket, role=args.role, endpoint_url=args.endpoint_url)
+    try:
+        written = write_sdk_config(path, bucket=args.bucket, role=args.role, endpoint_url=args.endpoint_url)
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        print(f"python -m harness.sdk: {exc}", file=sys.stderr)
+        return 1
     print(written)
     return 0
 

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 TERMINAL = ("Completed", "Failed", "Stopped")
+_UNSEEN = object()
 
 
 class JobFailed(Exception):
@@ -88,7 +89,7 @@ def wait_for_transform_job(sagemaker: Any, logs: Any, name: str, poll_seconds: f
 def _wait(describe: Callable[[], dict[str, Any]], primary: str, follower: LogFollower | None,
           poll_seconds: float, on_log: Callable[[str], None] | None,
           on_status: Callable[[dict[str, Any]], None] | None, status_key: str) -> dict[str, Any]:
-    seen = None
+    seen: object = _UNSEEN  # not None: SDK local mode's Describe has no SecondaryStatus, and that is news too
     while True:
         description = describe()
         done = description[primary] in TERMINAL

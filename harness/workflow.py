@@ -149,7 +149,10 @@ class Workflow:
 
     def create_model(self, training: dict[str, Any]) -> str:
         name = f"{training['TrainingJobName']}-model"
-        request = model_request(name, training["AlgorithmSpecification"]["TrainingImage"],
+        # SDK local mode's Describe carries no TrainingImage: the image is then the one this workflow trains with.
+        image = training.get("AlgorithmSpecification", {}).get("TrainingImage") or self.backend.image_uri(
+            "xgboost", self.options.image_version)
+        request = model_request(name, image,
                                 training["ModelArtifacts"]["S3ModelArtifacts"], self.backend.role_arn())
         self.backend.client("sagemaker").create_model(**request)
         return name
@@ -170,9 +173,13 @@ class Workflow:
             raise JobFailed("Transform", name, description)
         return description
 
-    def download_predictions(self, test_file: str = "test.csv") -> Path:
-        """`<test file>.out` from the transform output into the data directory."""
-        bucket, key = self._transform_output().removeprefix("s3://").split("/", 1)
+    def download_predictions(self, test_file: str = "test.csv", transform_job: str | None = None) -> Path:
+        """`<test file>.out` from the transform output into the data directory (`transform_job` names the job for
+        backends that put its outputs in a folder of their own, as SDK local mode does)."""
+        output = self._transform_output()
+        if transform_job is not None:
+            output = self.backend.transform_output_uri(output, transform_job)
+        bucket, key = output.removeprefix("s3://").split("/", 1)
         target = self.options.data_dir / f"{test_file}.out"
         self.backend.client("s3").download_file(bucket, f"{key}{test_file}.out", str(target))
         return target
@@ -195,13 +202,17 @@ class Workflow:
     # -- the whole thing -------------------------------------------------------------------------------
 
     def run(self, features: pd.DataFrame, label: pd.Series) -> WorkflowResult:
+        # Resolve the image before any work: a backend that cannot run it (SDK local mode without the image in
+        # Docker) says so at once, as a BackendUnavailable.
+        self.backend.image_uri("xgboost", self.options.image_version)
         split = self._timed("split", lambda: self.split(features, label))
         paths = self._timed("write CSVs", lambda: self.write_csvs(split))
         uris = self._timed("upload", lambda: self.upload(paths))
         training = self._timed("train", lambda: self.train(uris["train"], uris["validation"]))
         model_name = self._timed("create model", lambda: self.create_model(training))
         transform = self._timed("transform", lambda: self.transform(model_name, uris["test"]))
-        predictions = self._timed("download", self.download_predictions)
+        predictions = self._timed("download", lambda: self.download_predictions(
+            transform_job=transform["TransformJobName"]))
         metrics, plot = self._timed("evaluate", lambda: self.evaluate(split.y_test, predictions))
         self._timed("clean up", self.clean_up)
         return WorkflowResult(
@@ -227,7 +238,9 @@ class Workflow:
         return None if self.backend.name == "local" else self.backend.client("logs")
 
     def _report_status(self, description: dict[str, Any]) -> None:
-        status = description.get("SecondaryStatus") or description.get("TransformJobStatus")
+        # SDK local mode's training Describe has no SecondaryStatus.
+        status = (description.get("SecondaryStatus") or description.get("TransformJobStatus")
+                  or description.get("TrainingJobStatus"))
         transitions = description.get("SecondaryStatusTransitions") or []
         message = transitions[-1].get("StatusMessage", "") if transitions else ""
         self.reporter.status(f"{status} - {message}" if message else str(status))

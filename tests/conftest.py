@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import socket
 import subprocess
@@ -23,6 +24,22 @@ ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRol
 XGB_LEGACY = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
 XGB_17 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BOSTON = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "boston_house_prices.csv"
+
+
+@functools.lru_cache(maxsize=1)
+def docker_engine_problem() -> str | None:
+    """Why no Docker engine can be used here (None when one answers), asked once per session."""
+    from backends.docker_engine import engine_problem
+
+    return engine_problem()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `docker` need a running engine: without one they skip and say why."""
+    if item.get_closest_marker("docker") is not None:
+        problem = docker_engine_problem()
+        if problem is not None:
+            pytest.skip(f"no Docker engine: {problem}")
 
 
 def make_client(service: str, endpoint: str, region: str = REGION) -> Any:
@@ -153,3 +170,28 @@ def serve(state: Path, port: int) -> subprocess.Popen[bytes]:
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             time.sleep(0.1)
     raise AssertionError(f"harness serve did not listen on {endpoint}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--all-runtimes", action="store_true", default=False,
+                     help="Test every image version's XGBoost runtime (installs each into .runtimes/), not only "
+                          "the default suite's 1.7-1.")
+    parser.addoption("--runtimes", default=None, metavar="VERSIONS",
+                     help="Test these image versions' runtimes (comma-separated, e.g. 0.90-1,1.0-1).")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_runtimes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runtimes a developer installed (~/.cache/sagemaker-harness/runtimes) would change what jobs run on:
+    tests see none, except the runtime tests, which name their own directory."""
+    import os
+
+    from backends.emulator.runtimes.store import ENV_VAR
+
+    previous = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(tmp_path_factory.mktemp("no-runtimes"))
+    yield
+    if previous is None:
+        os.environ.pop(ENV_VAR, None)
+    else:
+        os.environ[ENV_VAR] = previous

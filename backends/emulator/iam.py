@@ -1,12 +1,14 @@
-"""IAM pieces the SageMaker SDK 3.x needs and the embedded moto lacks.
+"""IAM pieces the SageMaker SDK 3.x needs and the services behind the gateway lack.
 
 Before it creates a training job, the 3.x SDK checks the execution role: `iam:SimulatePrincipalPolicy` for the
 actions a job needs, then `iam:GetRole` for a trust policy naming `sagemaker.amazonaws.com`. moto implements
-GetRole but has no policy simulator (it answers HTTP 500), so `ModelTrainer.train()` fails against it.
+GetRole but has no policy simulator (it answers HTTP 500), and LocalStack's denies everything to a role with
+no policies attached, so `ModelTrainer.train()` fails against either.
 
-- `PolicySimulator` sits in front of the embedded moto and answers `SimulatePrincipalPolicy` itself: the
-  emulator enforces no IAM policy, so every action on every resource is `allowed` for a principal that exists
-  in its IAM (a missing one gets IAM's `NoSuchEntity`, as on AWS). Every other IAM call goes to moto.
+- `PolicySimulator` sits in front of those services and answers `SimulatePrincipalPolicy` itself: this
+  emulator runs every job whatever the role's policies say, so every action on every resource is `allowed`
+  for a principal that exists in IAM (a missing one gets IAM's `NoSuchEntity`, as on AWS). Every other IAM
+  call, and the existence check itself, goes to the services' own IAM.
 - `ensure_execution_role` gives the emulator's account a SageMaker execution role, as a SageMaker account
   has, so the SDK's trust check passes for it without any setup. Roles a user creates through the endpoint
   (`aws iam create-role ...`) pass it the same way.
@@ -111,7 +113,7 @@ class PolicySimulator:
         return {"EvaluationResults": results, "IsTruncated": False}
 
     def _exists(self, environ: dict[str, Any], kind: str, name: str) -> bool:
-        """Ask moto itself (a GetRole/GetUser/GetGroup through the same app), so the answer is its IAM's."""
+        """Ask the services' IAM (a GetRole/GetUser/GetGroup through the same app), so the answer is its own."""
         operation, member, _ = _LOOKUP[kind]
         body = urlencode({"Action": operation, "Version": "2010-05-08", member: name}).encode()
         sub = dict(environ)
@@ -143,7 +145,7 @@ def ensure_execution_role(endpoint_url: str, region: str) -> None:
 
     iam = boto3.session.Session().client(
         "iam", region_name=region, endpoint_url=endpoint_url, aws_access_key_id="test",
-        aws_secret_access_key="test", config=Config(retries={"max_attempts": 2}))
+        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}))
     try:
         iam.create_role(RoleName=EXECUTION_ROLE_NAME, Path=EXECUTION_ROLE_PATH,
                         AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY),

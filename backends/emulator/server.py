@@ -14,8 +14,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .algorithms.images import resolve_image
 from .executor.clients import AwsClients
 from .executor.executor import Executor
+from .executor.training import RunSettings
 from .gateway import Gateway
-from .iam import ensure_execution_role
+from .iam import PolicySimulator, ensure_execution_role
 from .sagemaker.api import SageMakerApi
 from .sagemaker.models import Models
 from .sagemaker.training_jobs import TrainingJobs
@@ -34,6 +35,7 @@ class EmulatorConfig:
     region: str = "us-east-1"  # for requests that carry no SigV4 region
     upstream: str | None = None  # e.g. a LocalStack endpoint for S3/Logs/STS/IAM instead of embedded moto
     max_running_jobs: int = 4
+    runtimes_dir: Path | None = None  # image versions' XGBoost runtimes (None: $HARNESS_RUNTIMES_DIR or the default)
 
 
 class Emulator:
@@ -46,6 +48,8 @@ class Emulator:
         self.models = Models(self.store, object_exists=self._object_exists)
         self.transforms = TransformJobs(self.store, self.models)
         services = UpstreamProxy(self.config.upstream) if self.config.upstream else embedded_moto()
+        # IAM's policy simulator answers for this emulator, which enforces no IAM policy (see iam.py).
+        services = PolicySimulator(services)
         api = SageMakerApi(self.training, self.models, self.transforms)
         self.gateway = Gateway(api, services, self.config.region)
         self._server: BaseWSGIServer | None = None
@@ -68,7 +72,8 @@ class Emulator:
         services_url = self.config.upstream or self.endpoint_url
         self._clients = AwsClients(services_url)
         self.executor = Executor(self.training, self.transforms, self._clients, self.config.state_dir / "jobs",
-                                 max_running_jobs=self.config.max_running_jobs)
+                                 max_running_jobs=self.config.max_running_jobs,
+                                 settings=RunSettings(runtimes_dir=self.config.runtimes_dir))
         self.executor.recover(self.training.unfinished(), self.transforms.unfinished())
         self.training.executor = self.executor
         self.transforms.executor = self.executor

@@ -13,13 +13,10 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriz
 
 
 def embedded_moto() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """moto's server application, dispatching on the signed service name like the real endpoints, with the
-    IAM policy simulator moto lacks in front of it (the SageMaker SDK 3.x calls it before every training job)."""
+    """moto's server application, dispatching on the signed service name like the real endpoints."""
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    from .iam import PolicySimulator
-
-    return PolicySimulator(DomainDispatcherApplication(create_backend_app))
+    return DomainDispatcherApplication(create_backend_app)
 
 
 class UpstreamProxy:

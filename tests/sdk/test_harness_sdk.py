@@ -4,8 +4,8 @@ major's own environment (the SDKs are not dependencies of the project)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +64,16 @@ def test_helpers_need_no_sdk_in_the_project(endpoint: str, tmp_path: Path, monke
     assert sdk.execution_role() == EXECUTION_ROLE_ARN
     monkeypatch.setenv("HARNESS_ROLE", "arn:aws:iam::123456789012:role/Mine")
     assert sdk.execution_role() == "arn:aws:iam::123456789012:role/Mine"
-    if "sagemaker" not in sys.modules:
+    if importlib.util.find_spec("sagemaker") is None:
         with pytest.raises(ImportError, match="pip install sagemaker"):
             sdk.sagemaker_session()
+
+
+@pytest.mark.parametrize("major", ["sdk3", "sdk2"])
+def test_defaults_file_supplies_bucket_and_role(major: str, request: pytest.FixtureRequest, endpoint: str,
+                                                tmp_path: Path) -> None:
+    env: SdkEnv = request.getfixturevalue(f"{major}_env")
+    shell = user_env(endpoint, tmp_path / "home")
+    write_sdk_defaults(shell)
+    run = run_script(env.python, "defaults_file.py", [], shell)
+    assert json.loads(run.output.strip().splitlines()[-1]) == {"role": EXECUTION_ROLE_ARN, "bucket": BUCKET}

@@ -91,14 +91,14 @@ class Aws:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--output", "json"))
 
-    def wait_for(self, *describe: str, query: str, timeout: float = 120) -> str:
-        """Poll a describe call until the status is terminal (the CLI's own waiters sleep 60-120 s between
-        polls; a script against a fast endpoint polls itself)."""
+    def wait_for(self, *describe: str, status: str, timeout: float = 120) -> Any:
+        """Poll a describe call until the job's status is terminal; returns the last description. (The CLI's own
+        `aws sagemaker wait` sleeps 60-120 s between polls; a script against a fast endpoint polls itself.)"""
         deadline = time.monotonic() + timeout
         while True:
-            status = self(*describe, "--query", query, "--output", "text").strip()
-            if status in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
-                return status
+            description = self.json(*describe)
+            if description[status] in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
+                return description
             time.sleep(0.2)
 
 
@@ -114,8 +114,7 @@ def cli_way(endpoint: str, boston: BostonData, awscli_env: SdkEnv, tmp_path_fact
     bucket = f"sagemaker-us-east-1-{account}"
     if bucket not in aws("s3", "ls"):
         aws("s3", "mb", f"s3://{bucket}")
-    for name in ("train", "validation", "test"):
-        aws("s3", "cp", str(boston.directory / f"{name}.csv"), f"s3://{bucket}/{prefix}/{name}.csv")
+    aws("s3", "cp", "--recursive", str(boston.directory), f"s3://{bucket}/{prefix}/")
 
     job = f"boston-xgboost-cli-{time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime())}"
     training = {
@@ -133,9 +132,8 @@ def cli_way(endpoint: str, boston: BostonData, awscli_env: SdkEnv, tmp_path_fact
     }
     (work / "training.json").write_text(json.dumps(training))
     aws("sagemaker", "create-training-job", "--cli-input-json", f"file://{work / 'training.json'}")
-    training_status = aws.wait_for("sagemaker", "describe-training-job", "--training-job-name", job,
-                                   query="TrainingJobStatus")
-    described = aws.json("sagemaker", "describe-training-job", "--training-job-name", job)
+    described = aws.wait_for("sagemaker", "describe-training-job", "--training-job-name", job,
+                             status="TrainingJobStatus")
     listed = aws.json("sagemaker", "list-training-jobs", "--name-contains", "boston-xgboost-cli")
     assert job in [summary["TrainingJobName"] for summary in listed["TrainingJobSummaries"]]
 
@@ -156,13 +154,13 @@ def cli_way(endpoint: str, boston: BostonData, awscli_env: SdkEnv, tmp_path_fact
     (work / "transform.json").write_text(json.dumps(transform))
     aws("sagemaker", "create-transform-job", "--cli-input-json", f"file://{work / 'transform.json'}")
     transform_status = aws.wait_for("sagemaker", "describe-transform-job", "--transform-job-name", transform_job,
-                                    query="TransformJobStatus")
+                                    status="TransformJobStatus")["TransformJobStatus"]
     transforms = aws.json("sagemaker", "list-transform-jobs", "--name-contains", "boston-xgboost-cli")
     assert transform_job in [summary["TransformJobName"] for summary in transforms["TransformJobSummaries"]]
 
     # The seed notebook's own download line: !aws s3 cp --recursive $transform_output $data_dir
     aws("s3", "cp", "--recursive", f"s3://{bucket}/{prefix}/batch-transform/", str(work / "out"))
-    summary = {"training_job": job, "training_status": training_status,
+    summary = {"training_job": job, "training_status": described["TrainingJobStatus"],
                "model_data": described["ModelArtifacts"]["S3ModelArtifacts"], "model": model,
                "transform_job": transform_job, "transform_status": transform_status}
     run = ScriptRun("\n".join(aws.transcript) + "\n" + json.dumps(summary), time.monotonic() - started)

@@ -1,8 +1,13 @@
-"""Job processes, forked by the warm process server (`forkserver.py`) that the emulator starts once.
+"""Job processes, forked by a warm process server (`forkserver.py`) that the emulator starts once per
+interpreter.
 
 The server has already imported the algorithm code (and so XGBoost): a job starts in milliseconds, runs in
 its own process (killed on stop), writes stdout and stderr to its log at the file-descriptor level (so
 output from native code is captured too), and ends when the emulator ends.
+
+Jobs run on the emulator's own interpreter, or on a runtime's (an image version's own XGBoost release, see
+`runtimes/`): each runtime gets its own server, started on its first job, whose interpreter sees the
+runtime's site-packages and the `backends` package only.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ..runtimes import Runtime
+from ..runtimes.runner_env import runner_environment, runner_path
+
 # Modules the server imports once; every job process is forked with them loaded.
 PRELOAD = ["backends.emulator.algorithms.xgboost.entry", "backends.emulator.executor.transform_entry"]
 
 
 class ForkServer:
-    """The emulator's side of the warm process server."""
+    """The emulator's side of a warm process server: the emulator's interpreter, or a runtime's."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime | None = None) -> None:
+        self._runtime = runtime
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count()
@@ -54,14 +63,20 @@ class ForkServer:
 
     def _ensure_running(self) -> IO[str]:
         if self._process is None or self._process.poll() is not None:
+            python, env, cwd = self._interpreter()
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "backends.emulator.executor.forkserver", *PRELOAD],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                [python, "-m", "backends.emulator.executor.forkserver", *PRELOAD],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env, cwd=cwd,
             )
             threading.Thread(target=self._read, args=(self._process,), name="forkserver-reader", daemon=True).start()
         assert self._process.stdin is not None
         return self._process.stdin
+
+    def _interpreter(self) -> tuple[str, dict[str, str], str | None]:
+        if self._runtime is None:
+            return sys.executable, {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}, None
+        root = self._runtime.root
+        return str(self._runtime.python), runner_environment(root), str(runner_path(root))
 
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
@@ -92,6 +107,8 @@ class ForkServer:
 
 
 _server = ForkServer()
+_runtime_servers: dict[str, ForkServer] = {}
+_runtime_servers_lock = threading.Lock()
 
 
 def warm_up() -> None:
@@ -101,18 +118,34 @@ def warm_up() -> None:
 
 def shutdown() -> None:
     _server.stop()
+    with _runtime_servers_lock:
+        servers = list(_runtime_servers.values())
+        _runtime_servers.clear()
+    for server in servers:
+        server.stop()
+
+
+def _server_for(runtime: Runtime | None) -> ForkServer:
+    if runtime is None:
+        return _server
+    with _runtime_servers_lock:
+        # Keyed by install, so a reinstalled runtime gets a fresh server (the old one ends with the emulator).
+        server = _runtime_servers.get(runtime.identity)
+        if server is None:
+            server = _runtime_servers[runtime.identity] = ForkServer(runtime)
+        return server
 
 
 class JobProcess:
     """One running job: `target` is "module:function", called with `args` (JSON values); its return value is
-    the exit code."""
+    the exit code. It runs on `runtime`'s interpreter, or on the emulator's when None."""
 
-    def __init__(self, target: str, args: tuple[Any, ...], log_path: Path) -> None:
+    def __init__(self, target: str, args: tuple[Any, ...], log_path: Path, runtime: Runtime | None = None) -> None:
         self._pid: int | None = None
         self._code: int | None = None
         self._started_event = threading.Event()
         self._done = threading.Event()
-        _server.fork(self, target, tuple(str(a) if isinstance(a, Path) else a for a in args), log_path)
+        _server_for(runtime).fork(self, target, tuple(str(a) if isinstance(a, Path) else a for a in args), log_path)
 
     @property
     def pid(self) -> int | None:

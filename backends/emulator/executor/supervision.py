@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
 from .cloudwatch import LogShipper
-from .processes import JobProcess
 
 
-def supervise(process: JobProcess, stop: threading.Event, deadline: float | None, shipper: LogShipper,
+class Supervised(Protocol):
+    """A job's process: a forked one (`processes.JobProcess`) or a container (`docker_runner.ContainerProcess`)."""
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+def supervise(process: Supervised, stop: threading.Event, deadline: float | None, shipper: LogShipper,
               grace_seconds: float, poll_seconds: float = 0.02, ship_every: float = 0.1) -> tuple[int, bool]:
     """Wait for `process`; returns (exit code, whether the deadline was hit).
 

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..algorithms.images import resolve_image
+from ..runtimes import runtime_noting_fallback
 from ..sagemaker import status
 from ..sagemaker.metrics import final_metrics
 from .artifacts import pack_model
 from .clients import AwsClients
 from .cloudwatch import LogShipper
+from .docker_runner import DockerCli, require_docker, start_training_container
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, upload_file
-from .supervision import JobSlot, supervise
+from .supervision import JobSlot, Supervised, supervise
 from .workspace import TrainingWorkspace
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class RunSettings:
     poll_seconds: float = 0.02
     ship_logs_every: float = 0.1
     keep_inputs: bool = False
+    runtimes_dir: Path | None = None  # where image versions' runtimes are (None: $HARNESS_RUNTIMES_DIR or the default)
 
 
 class _Stopped(Exception):
@@ -77,12 +80,9 @@ class TrainingRun:
                 shipper = LogShipper(self.clients.logs(self.region), self.workspace.log, LOG_GROUP, stream)
                 image_uri = job["AlgorithmSpecification"].get("TrainingImage", "")
                 image = resolve_image(image_uri)
-                if image is None:
-                    raise DataError(
-                        f"The emulator cannot run image '{image_uri or job['AlgorithmSpecification']}': it runs the "
-                        "built-in XGBoost images (xgboost:1 and sagemaker-xgboost:<version> in any region); "
-                        "other images need the Docker runner."
-                    )
+                # Any other image runs in Docker; without Docker the job fails here with a ClientError saying so.
+                docker = require_docker(image_uri or str(job["AlgorithmSpecification"]), "runs") if image is None \
+                    else None
                 self.workspace.write_config(job)
                 self._check_stop()
                 started = time.time()
@@ -90,7 +90,8 @@ class TrainingRun:
                 self._download(job)
                 self._check_stop()
                 self._advance("Training", status.TRAINING)
-                code = self._train(image.version, started + job["StoppingCondition"]["MaxRuntimeInSeconds"], shipper)
+                deadline = started + job["StoppingCondition"]["MaxRuntimeInSeconds"]
+                code = self._train(image.version if image else None, docker, job, deadline, shipper)
                 if self._stop.is_set():
                     raise _Stopped
                 if code != 0:
@@ -123,8 +124,16 @@ class TrainingRun:
             download(s3, objects, self.workspace.channel(channel["ChannelName"]))
             self._check_stop()
 
-    def _train(self, version: str, deadline: float, shipper: LogShipper) -> int:
-        process = JobProcess(TRAINING_ENTRY, (self.workspace.opt_ml, version), self.workspace.log)
+    def _train(self, version: str | None, docker: DockerCli | None, job: dict[str, Any], deadline: float,
+               shipper: LogShipper) -> int:
+        process: Supervised
+        if docker is None:
+            runtime = None
+            if version is not None:
+                runtime = runtime_noting_fallback(version, self.workspace.log, self.settings.runtimes_dir)
+            process = JobProcess(TRAINING_ENTRY, (self.workspace.opt_ml, version), self.workspace.log, runtime)
+        else:
+            process = start_training_container(docker, job, self.workspace, self.region, self.clients.endpoint_url)
         code, self._max_runtime = supervise(process, self._stop, deadline, shipper, self.settings.stop_grace_seconds,
                                             self.settings.poll_seconds, self.settings.ship_logs_every)
         return code

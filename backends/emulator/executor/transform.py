@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..algorithms.images import resolve_image
+from ..runtimes import runtime_noting_fallback
 from .artifacts import UnsafeArchive, unpack_model
 from .clients import AwsClients
 from .cloudwatch import LogShipper
+from .docker_runner import require_docker
+from .docker_serving import run_container_transform
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, split_uri, upload_file
 from .supervision import JobSlot, supervise
@@ -63,17 +66,22 @@ class TransformRun:
                 shipper = LogShipper(self.clients.logs(self.region), self.root / "job.log", LOG_GROUP, stream)
                 container = job["ModelSnapshot"][0]
                 image = resolve_image(container.get("Image", ""))
-                if image is None:
-                    raise DataError(f"The emulator cannot run image '{container.get('Image')}': it serves the "
-                                    "built-in XGBoost images; other images need the Docker runner.")
-                self._fetch_model(container)
+                # Any other image is served from Docker; without Docker the job fails here with a ClientError.
+                docker = require_docker(container.get("Image", ""), "serves") if image is None else None
+                self._fetch_model(container, required=docker is None)
                 relatives = self._fetch_inputs(job)
                 self._check_stop()
                 (self.root / "request.json").write_text(json.dumps(job))
                 (self.root / "inputs.json").write_text(json.dumps(relatives))
-                process = JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), self.root / "job.log")
-                supervise(process, self._stop, None, shipper, self.settings.stop_grace_seconds,
-                          self.settings.poll_seconds, self.settings.ship_logs_every)
+                if image is not None:
+                    runtime = runtime_noting_fallback(image.version, self.root / "job.log", self.settings.runtimes_dir)
+                    process = JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), self.root / "job.log",
+                                         runtime)
+                    supervise(process, self._stop, None, shipper, self.settings.stop_grace_seconds,
+                              self.settings.poll_seconds, self.settings.ship_logs_every)
+                elif docker is not None:
+                    run_container_transform(docker, self.root, job, container, relatives, self._stop, shipper,
+                                            self.region, self.settings.stop_grace_seconds)
                 self._check_stop()
                 failures = self._upload_outputs(job, relatives)
                 if failures:
@@ -103,8 +111,10 @@ class TransformRun:
             (self.root / directory).mkdir(parents=True)
         (self.root / "job.log").touch()
 
-    def _fetch_model(self, container: dict[str, Any]) -> None:
+    def _fetch_model(self, container: dict[str, Any], required: bool = True) -> None:
         url = container.get("ModelDataUrl")
+        if not url and not required:
+            return  # an image of one's own may carry its model inside
         if not url:
             raise DataError("The model has no ModelDataUrl; the built-in XGBoost image needs model artifacts.")
         bucket, key = split_uri(url)

@@ -14,15 +14,12 @@ import traceback
 from pathlib import Path
 
 from ..algorithms.xgboost import serving
-from ..transform.errors import TransformError
-from ..transform.pipeline import TransformSettings, transform_object
-from .workspace import safe_join
+from ..transform.pipeline import TransformSettings
+from .transform_files import InvocationError, transform_inputs
+
+__all__ = ["InvocationError", "run_transform_job", "transform_inputs"]
 
 log = logging.getLogger("transform")
-
-
-class InvocationError(Exception):
-    """The model answered an invocation with an error status, as the container's HTTP server would."""
 
 
 def run_transform_job(workspace: str, version: str) -> int:
@@ -38,7 +35,6 @@ def run_transform_job(workspace: str, version: str) -> int:
         _write_failure(root, f"Unable to load model: {exc}", traceback.format_exc())
         return 1
     concurrency = request.get("MaxConcurrentTransforms") or os.cpu_count() or 1
-    failures: dict[str, str] = {}
 
     def invoke(payload: bytes) -> bytes:
         result = serving.predict(model, payload, settings.content_type, settings.accept, batch=True)
@@ -47,21 +43,7 @@ def run_transform_job(workspace: str, version: str) -> int:
                                   f"{result.body.decode('utf-8', errors='replace')[:500]}")
         return result.body
 
-    for relative in relatives:
-        source = safe_join(root / "input", relative)
-        target = safe_join(root / "output", relative + ".out")
-        try:
-            output = transform_object(source.read_bytes(), settings, invoke, concurrency)
-        except TransformError as exc:
-            failures[relative] = str(exc)
-            print(f"ERROR: {relative}: {exc}", flush=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(output)
-        partial.rename(target)  # an output exists whole or not at all
-        print(f"Transformed {relative}: {len(output)} bytes", flush=True)
-    (root / "failures.json").write_text(json.dumps(failures))
+    failures = transform_inputs(root, relatives, settings, invoke, concurrency)
     return 1 if failures else 0
 
 

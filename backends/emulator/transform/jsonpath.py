@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 _NAME = re.compile(r"[^.\[\]\s'\"*()?@$,]+")
 _INDEX = re.compile(r"-?\d+")
@@ -70,7 +70,8 @@ class Wildcard:
         return True
 
 
-Step = Names | Indexes | Wildcard
+# Union, not `|`: this module also runs in the Python 3.9 runtime of XGBoost 0.72 (see runtimes/).
+Step = Union[Names, Indexes, Wildcard]  # noqa: UP007
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,9 @@ def transform_object(
     if not processing.per_record_output:
         return assemble_batches(outputs, settings.assemble_with)
     finished: list[bytes] = []
-    for batch, output in zip(batches, outputs, strict=True):
+    if len(batches) != len(outputs):  # zip(strict=) needs Python 3.10; runtimes include 3.9 (XGBoost 0.72)
+        raise ValueError(f"{len(outputs)} answers for {len(batches)} batches")
+    for batch, output in zip(batches, outputs):  # noqa: B905
         # With SplitType None the whole answer belongs to the object's single record.
         lines = split_output_lines(output, batch, source) if settings.split_type is SplitType.LINE else [output]
         for offset, line in enumerate(lines):

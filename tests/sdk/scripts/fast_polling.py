@@ -31,7 +31,10 @@ _skipped = 0.0
 
 def _called_from_sdk() -> bool:
     # Frame 0 is this function, 1 the patched clock function, 2 whoever called it.
-    module = sys._getframe(2).f_globals.get("__name__", "")
+    try:
+        module = sys._getframe(2).f_globals.get("__name__", "")
+    except ValueError:  # called with no Python caller
+        return False
     return module == "sagemaker" or module.startswith("sagemaker.")
 
 

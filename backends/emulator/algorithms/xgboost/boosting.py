@@ -13,6 +13,7 @@ values early stopping compares, which entry early stopping watches, and whether 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 import xgboost as xgb
 
+from . import library
 from .log import ContainerLog
 from .metrics import MetricPlan, container_metric
 from .versions import ContainerVersion, EarlyStoppingStyle, MetricPredictions
@@ -52,10 +54,11 @@ def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
     relayed: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        booster = xgb.Booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])
+        booster = library.booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])
     _relay(caught, log, relayed)
     stopper = _make_stopper(setup)
     rounds = 0
+    lines: list[str] = []
     for epoch in range(setup.num_round):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -63,7 +66,8 @@ def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
             scores = evaluate(booster, setup.evals, epoch, setup.plan, setup.version)
         _relay(caught, log, relayed)
         rounds = epoch + 1
-        log.line(format_scores(epoch, scores, setup.version))
+        lines.append(format_scores(epoch, scores, setup.version))
+        log.line(lines[-1])
         if setup.after_round is not None:
             setup.after_round(booster)
         if stopper is not None and stopper.update(epoch, scores):
@@ -78,6 +82,9 @@ def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
         except xgb.core.XGBoostError as e:
             raise xgb.core.XGBoostError("`save_best` is not applicable to current booster") from e
     booster.set_attr(best_iteration=str(best), best_score=str(stopper.best_score))
+    if setup.version.early_stopping is EarlyStoppingStyle.LEGACY and math.isfinite(stopper.best_score):
+        # The legacy callback also records the best round's evaluation line, as it printed it.
+        booster.set_attr(best_msg=lines[best])
     return BoostingResult(booster, best, stopper.best_score, rounds)
 
 
@@ -90,13 +97,15 @@ def evaluate(
 ) -> list[Score]:
     """XGBoost's metrics (data set by data set), then the container's, as the evaluation string lists them."""
     scores: list[Score] = []
+    # The image's own release prints its values itself; only a newer release's need rounding to match.
+    decimals = 17 if library.is_release(version.xgboost_release) else version.native_metric_decimals
     for token in booster.eval_set(evals, epoch).split()[1:]:
         name, _, text = token.rpartition(":")
-        scores.append((name, _round_decimals(float(text), version.native_metric_decimals)))
+        scores.append((name, _round_decimals(float(text), decimals)))
     if plan.container_metrics:
         margin = version.metric_predictions is MetricPredictions.MARGIN
         for dmatrix, data_name in evals:
-            predictions = booster.predict(dmatrix, output_margin=margin, training=False)
+            predictions = library.predict(booster, dmatrix, output_margin=margin)
             labels = dmatrix.get_label()
             for metric in plan.container_metrics:
                 score = container_metric(metric, predictions, labels, version.class_label_rule)

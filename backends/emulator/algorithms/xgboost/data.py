@@ -28,6 +28,7 @@ from pathlib import Path
 
 import xgboost as xgb
 
+from . import library
 from .content_types import DataFormat
 from .errors import UserError
 from .log import ContainerLog
@@ -128,7 +129,11 @@ def _load_csv(files: list[Path], csv_weights: int, log: ContainerLog) -> xgb.DMa
     sample = next((f for f in files if f.stat().st_size > 0), files[0])
     with open(sample) as handle:
         delimiter = sniff_delimiter(handle.readline(), log)
-    args = f"format=csv&label_column=0&delimiter={delimiter}"
+    args = "format=csv&label_column=0"
+    if library.CSV_READER_OPTIONS:
+        args += f"&delimiter={delimiter}"
+    elif delimiter != "," or csv_weights == 1:
+        raise UserError(f"XGBoost {library.RELEASE} reads comma-separated CSV without weights only.")
     if csv_weights == 1:
         args += "&weight_column=1"
     return _load_with_xgboost(files, args, "csv")

@@ -42,7 +42,8 @@ def run_training_job(
 
 
 def failure_text(error: BaseException) -> str:
-    lines = traceback.format_exception(error)
+    # The three-argument form: the one-argument one needs Python 3.10, and the 0.72 runtime is 3.9.
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
     if isinstance(error, ToolkitError):
         # The traceback's frames are this emulator's; its last line names the class as the container does,
         # so that the message users match on (e.g. in FailureReason) reads the same.

@@ -58,7 +58,7 @@ class Hyperparameter:
             # every literal eval would, and rejects anything else as a ValueError ("could not parse value").
             if isinstance(raw, str):
                 return ast.literal_eval(raw)
-            return raw if isinstance(raw, list | tuple) else None
+            return raw if isinstance(raw, (list, tuple)) else None  # a tuple, not X | Y: runs on Python 3.9 too
         return raw
 
     def check_range(self, value: Any) -> None:

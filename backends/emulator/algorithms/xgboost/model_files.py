@@ -2,9 +2,12 @@
 
 * <= 1.2-2: a pickled Booster (protocol 4 from 1.2-1). The pickle also carries `best_ntree_limit`, which the
   inference server passes to predict so that a legacy early-stopped model predicts with its best trees.
-* 1.3-1 .. 1.7-1: JSON. The images write XGBoost's old binary format, which XGBoost 3.2 can no longer write;
-  JSON is the closest format that those releases load.
-* 3.0-5, 3.2-0: UBJSON, the default of `save_model` for a name without extension since XGBoost 2.1.
+* 1.3-1 .. 3.2-0: what `Booster.save_model("xgboost-model")` writes. On the image's own release (in its
+  runtime) that is XGBoost's binary format up to 1.7 and UBJSON from 2.1, byte for byte the container's.
+  On a newer release standing in for it, 1.3-1 .. 1.7-1 get JSON instead: XGBoost 3.1+ can no longer write
+  the binary format, and JSON is the closest format that those releases load.
+
+The per-round model of save_model_on_termination is written the same way (pickled up to 1.2-2 as well).
 
 Every write goes to a temporary file that is then renamed, so a stop in the middle never leaves half a model.
 Pickles are read with an unpickler that only builds Boosters: a model artifact comes from S3 and must not be
@@ -23,6 +26,7 @@ from typing import Any
 
 import xgboost as xgb
 
+from . import library
 from .versions import ContainerVersion, ModelFormat
 
 MODEL_NAME = "xgboost-model"
@@ -31,14 +35,14 @@ MODEL_NAME = "xgboost-model"
 def serialize(booster: xgb.Booster, version: ContainerVersion) -> bytes:
     if version.model_format is ModelFormat.PICKLE:
         return pickle.dumps(booster, protocol=version.pickle_protocol)
-    return bytes(booster.save_raw(raw_format=version.model_format.value))
+    if library.is_release(version.xgboost_release):
+        return library.save_model_bytes(booster)
+    return library.raw_bytes(booster, version.model_format.value)
 
 
 def serialize_checkpoint(booster: xgb.Booster, version: ContainerVersion) -> bytes:
-    """The per-round model of save_model_on_termination: the container uses save_model there, never pickle."""
-    if version.model_format is ModelFormat.UBJSON:
-        return bytes(booster.save_raw(raw_format="ubj"))
-    return bytes(booster.save_raw(raw_format="json"))
+    """The per-round model of save_model_on_termination: pickled by <= 1.2-2, `save_model` from 1.3-1."""
+    return serialize(booster, version)
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -62,9 +66,7 @@ def load_pickled_booster(data: bytes) -> xgb.Booster:
 
 
 def load_xgboost_booster(data: bytes) -> xgb.Booster:
-    booster = xgb.Booster()
-    booster.load_model(bytearray(data))
-    return booster
+    return library.load_booster(data)
 
 
 class _BoosterUnpickler(pickle.Unpickler):

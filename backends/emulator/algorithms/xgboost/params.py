@@ -6,6 +6,9 @@ image's XGBoost understood but XGBoost 3.2 no longer has (silent, predictor, ...
 answer with "Parameters: { ... } are not used" warnings. eval_metric becomes the metric plan's XGBoost
 part. Parameters 3.2 rejects outright (tree_method=gpu_hist, the removed updaters) are passed on, so the job
 fails inside XGBoost as it does on a CPU instance of the image.
+
+Inside a runtime (the image's own XGBoost release) none of this translation is needed: only the keys the
+container consumes are dropped, exactly as the container does.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from . import library
 from .log import ContainerLog
 from .metrics import MetricPlan
 from .versions import ContainerVersion
@@ -52,10 +56,13 @@ REG_LINEAR_WARNING = "reg:linear is now deprecated in favor of reg:squarederror.
 def xgboost_params(
     validated: Mapping[str, Any], plan: MetricPlan, version: ContainerVersion, log: ContainerLog
 ) -> dict[str, Any]:
+    # On the image's own release (in its runtime) the library gets the container's dict as is, and answers
+    # retired names, reg:linear and default metrics itself; a newer release needs them translated.
+    native = library.is_release(version.xgboost_release)
     params = {
         name: value
         for name, value in validated.items()
-        if name not in CONTAINER_ONLY and name not in RETIRED_IN_XGBOOST_3
+        if name not in CONTAINER_ONLY and (native or name not in RETIRED_IN_XGBOOST_3)
     }
     if "updater" in params:
         params["updater"] = ",".join(params["updater"])
@@ -63,7 +70,7 @@ def xgboost_params(
         if name in params:
             # XGBoost parses these from their text form, which is what the old releases received too.
             params[name] = str(params[name]).replace(" ", "")
-    if params.get("objective") == "reg:linear":
+    if params.get("objective") == "reg:linear" and not native:
         # Every XGBoost release trains reg:linear as squared error; 0.90+ say so with a deprecation warning.
         params["objective"] = "reg:squarederror"
         if version.reg_linear_deprecated:
@@ -71,7 +78,7 @@ def xgboost_params(
 
     if plan.xgboost_metrics:
         params["eval_metric"] = list(plan.xgboost_metrics)
-    else:
+    elif not native:
         default = version.default_metric(_effective_objective(params))
         if default is not None:
             params["eval_metric"] = default

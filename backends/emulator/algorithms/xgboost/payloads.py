@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import numpy as np
-import pandas as pd
 import scipy.sparse
 import xgboost as xgb
 
 from .content_types import DataFormat, parse_content_type
 from .versions import ContainerVersion
 
-_PLAIN_NUMBERS = re.compile(rb"[0-9eE+\-.,\n]*")
-_PANDAS_NEEDS_PRECISION = int(pd.__version__.split(".")[0]) < 3
+# The bytes a body may hold for the pandas path: digits, signs, points, exponents, commas and newlines.
+_PLAIN_NUMBER_BYTES = b"0123456789eE+-.,\n"
+try:
+    import pandas as pd
+except ImportError:  # runtimes (see backends/emulator/runtimes) hold no pandas: the container's path runs
+    pd = None
+_PANDAS_NEEDS_PRECISION = pd is not None and int(pd.__version__.split(".")[0]) < 3
 _PANDAS_MIN_BYTES = 16 * 1024
 
 
@@ -42,7 +45,7 @@ def parse_payload(
     data_format = parse_content_type(content_type)
     if data_format is DataFormat.CSV:
         try:
-            return xgb.DMatrix(csv_matrix(payload)), data_format
+            return xgb.DMatrix(csv_matrix(payload), nthread=1), data_format
         except Exception as e:
             raise PayloadError(
                 "Loading csv data failed with Exception, please ensure data is in csv format:\n"
@@ -50,7 +53,7 @@ def parse_payload(
             ) from e
     if data_format is DataFormat.LIBSVM:
         try:
-            return xgb.DMatrix(libsvm_matrix(payload, version.shifts_one_based_libsvm)), data_format
+            return xgb.DMatrix(libsvm_matrix(payload, version.shifts_one_based_libsvm), nthread=1), data_format
         except Exception as e:
             raise PayloadError(
                 "Loading libsvm data failed with Exception, please ensure data is in libsvm format:\n"
@@ -64,20 +67,39 @@ def parse_payload(
 
 
 def csv_matrix(payload: bytes) -> np.ndarray:
-    text = payload.strip().decode("utf-8")
-    sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
-    delimiter = "," if sniffed.isalnum() else sniffed
-    # pandas' reader pays a fixed cost per call; below this size the container's own path is quicker.
-    if delimiter == "," and len(payload) > _PANDAS_MIN_BYTES:
-        fast = _plain_numbers_matrix(payload.strip())
+    body = payload.strip()
+    # pandas' reader pays a fixed cost per call; below this size the container's own path is quicker. A body of
+    # plain ASCII numbers is not decoded whole for it: it cannot fail to decode, and the sniffer reads only the
+    # start of its first line.
+    if (len(payload) > _PANDAS_MIN_BYTES and _is_plain_numbers(body)
+            and _sniff_delimiter(_first_line(body)[:512].decode("ascii")) == ","):
+        fast = _plain_numbers_matrix(body)
         if fast is not None:
             return fast
+    text = body.decode("utf-8")
+    # Only the first line is sniffed: split off that line rather than splitting a large body into all of them.
+    delimiter = _sniff_delimiter(text.split("\n", 1)[0][:512])
     rows = [["nan" if field == "" else field for field in line.split(delimiter)] for line in text.split("\n")]
     return np.array(rows).astype(float)
 
 
+def _sniff_delimiter(first_line: str) -> str:
+    sniffed = csv.Sniffer().sniff(first_line).delimiter
+    return "," if sniffed.isalnum() else sniffed
+
+
+def _first_line(body: bytes) -> bytes:
+    end = body.find(b"\n")
+    return body if end == -1 else body[:end]
+
+
+def _is_plain_numbers(body: bytes) -> bool:
+    # Deleting the allowed bytes leaves nothing: a single C pass, several times faster than a regex match.
+    return not body.translate(None, _PLAIN_NUMBER_BYTES)
+
+
 def _plain_numbers_matrix(body: bytes) -> np.ndarray | None:
-    if not _PLAIN_NUMBERS.fullmatch(body):
+    if pd is None:
         return None
     options = {"float_precision": "round_trip"} if _PANDAS_NEEDS_PRECISION else {}
     try:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from . import library
 from .content_types import DataFormat, split_media_type
 from .model_files import load_pickled_booster, load_xgboost_booster
 from .payloads import parse_payload
@@ -53,10 +54,11 @@ class LoadedModel:
     pickled: bool
     version: ContainerVersion
     iteration_limit: int  # 0: all trees; otherwise predict with the first `iteration_limit` rounds
+    tree_limit: int = 0  # the same limit in trees (`best_ntree_limit`), as XGBoost < 2.0 takes it
 
     @property
     def num_features(self) -> int:
-        return int(self.booster.num_features())
+        return library.num_features(self.booster)
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,16 @@ def load_model(model_dir: Path | str, version: str | ContainerVersion = DEFAULT_
             pickled = False
         except Exception as xgb_error:
             raise RuntimeError(*_load_error(rules, model_dir, path, pickle_error, xgb_error)) from xgb_error
-    limit = 0
+    limit = trees = 0
     if pickled:
         # ntree_limit counted trees per class: rounds times num_parallel_tree.
         trees = int(vars(booster).get("best_ntree_limit", 0) or 0)
-        limit = trees // _num_parallel_tree(booster)
-    return LoadedModel(booster, path, pickled, rules, limit)
+        limit = trees // library.num_parallel_tree(booster)
+    # The container's server runs with OMP_NUM_THREADS=1 and sets nthread=1: one thread per request, and
+    # parallelism from concurrent requests (MaxConcurrentTransforms). It also spares small payloads the cost
+    # of waking a thread pool, which on a busy machine dwarfs the prediction itself.
+    booster.set_param("nthread", "1")
+    return LoadedModel(booster, path, pickled, rules, limit, trees)
 
 
 def predict(
@@ -134,11 +140,13 @@ def predict(
 def _predict(model: LoadedModel, dmatrix: xgb.DMatrix, data_format: DataFormat) -> np.ndarray:
     if model.pickled:
         _check_feature_count(model.num_features, dmatrix.num_col(), data_format)
-    if model.iteration_limit:
-        return model.booster.predict(
-            dmatrix, iteration_range=(0, model.iteration_limit), validate_features=False
-        )
-    return model.booster.predict(dmatrix, validate_features=False)
+    return library.predict(
+        model.booster,
+        dmatrix,
+        tree_limit=model.tree_limit,
+        round_limit=model.iteration_limit,
+        validate_features=False,
+    )
 
 
 def _check_feature_count(model_features: int, columns: int, data_format: DataFormat) -> None:
@@ -183,13 +191,6 @@ def _csv_rows(values: list[Any]) -> str:
         stream, lineterminator="\n", delimiter=",", quotechar='"', doublequote=True, strict=True
     ).writerows(array)
     return stream.getvalue()
-
-
-def _num_parallel_tree(booster: xgb.Booster) -> int:
-    gradient_booster = json.loads(booster.save_config())["learner"]["gradient_booster"]
-    tree_model = gradient_booster.get("gbtree", gradient_booster)  # dart nests its gbtree
-    params = tree_model.get("gbtree_model_param")
-    return int(params["num_parallel_tree"]) if params else 1
 
 
 def _load_error(

@@ -20,6 +20,7 @@ from typing import Any
 
 import xgboost as xgb
 
+from . import library
 from .boosting import BoostingResult, BoostingSetup, run_boosting
 from .channels import validate_channels
 from .content_types import parse_content_type
@@ -176,13 +177,17 @@ class _Job:
 
     def _save_model(self, result: BoostingResult, params: Mapping[str, Any]) -> None:
         booster = result.booster
+        trees = (result.best_iteration + 1) * int(params.get("num_parallel_tree", 1))
+        library.record_best(booster, result.best_iteration, trees, early_stopped=result.best_score is not None)
         if self.version.model_format is ModelFormat.PICKLE:
-            # XGBoost <= 1.2's train() sets these on every model, early stopping or not; the inference server
-            # predicts with best_ntree_limit trees.
-            booster.set_attr(best_iteration=str(result.best_iteration))
-            # best_ntree_limit is a plain attribute, pickled with the Booster's __dict__.
-            trees = (result.best_iteration + 1) * int(params.get("num_parallel_tree", 1))
-            vars(booster)["best_ntree_limit"] = trees
+            # XGBoost <= 1.2's train() leaves these Python attributes on every model, early stopping or not;
+            # they are pickled with the Booster's __dict__, and the inference server predicts with
+            # best_ntree_limit trees.
+            attributes = vars(booster)
+            attributes["best_iteration"] = result.best_iteration
+            attributes["best_ntree_limit"] = trees
+            if result.best_score is not None:
+                attributes["best_score"] = result.best_score
         write_atomically(self.model_dir / MODEL_NAME, serialize(booster, self.version))
 
     def _save_checkpoint(self, booster: xgb.Booster) -> None:

@@ -1,10 +1,13 @@
-"""Peak memory of a process tree, sampled: the bare child, or the emulator with its process server and jobs.
+"""Memory and CPU time of a process tree, sampled: the bare child, or the emulator with its process server and
+job processes.
 
 Both sides are measured the same way: every `interval` seconds (and whenever asked) the proportional set size
 (PSS) of the root process and all its descendants is summed. PSS rather than RSS because job processes are
 forked from a server that has XGBoost loaded: RSS would count those shared pages once per process. A peak
 shorter than the interval can be missed; the bare child's own `ru_maxrss` is reported beside it as a check.
-Linux only (/proc).
+
+CPU time of the tree: each live process's own time plus that of its children it has reaped (a job's time moves
+to the process server when the job ends), so nothing is counted twice. Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -12,21 +15,30 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 _PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class TreeMemory:
+@dataclass(frozen=True)
+class Sample:
+    at: float  # time.time()
+    pss_bytes: int
+    cpu_seconds: float
+
+
+class TreeSampler:
     def __init__(self, root_pid: int, interval: float = 0.1) -> None:
         self.root_pid = root_pid
         self.interval = interval
-        self.samples: list[tuple[float, int]] = []  # (time.time(), bytes)
+        self.samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"memory-{root_pid}", daemon=True)
 
-    def __enter__(self) -> TreeMemory:
+    def __enter__(self) -> TreeSampler:
         self._thread.start()
         return self
 
@@ -34,17 +46,26 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
 
-    def sample(self) -> int:
-        """Take one sample now (phase boundaries call this, so that short phases have samples too)."""
-        total = sum(process_pss(pid) for pid in tree_pids(self.root_pid))
+    def sample(self) -> Sample:
+        """Take one sample now (phase boundaries call this, so that every phase has samples at its ends)."""
+        pids = tree_pids(self.root_pid)
+        taken = Sample(time.time(), sum(process_pss(pid) for pid in pids), sum(process_cpu(pid) for pid in pids))
         with self._lock:
-            self.samples.append((time.time(), total))
-        return total
+            self.samples.append(taken)
+        return taken
 
     def peak(self, start: float, end: float) -> int:
-        """The largest sample taken between `start` and `end` (time.time() values); 0 if none."""
+        """The largest PSS sampled between `start` and `end` (time.time() values); 0 if none."""
+        return max((s.pss_bytes for s in self._between(start, end)), default=0)
+
+    def cpu_seconds(self, start: float, end: float) -> float:
+        """CPU time the tree used between the first and the last sample taken between `start` and `end`."""
+        window = self._between(start, end)
+        return window[-1].cpu_seconds - window[0].cpu_seconds if window else 0.0
+
+    def _between(self, start: float, end: float) -> list[Sample]:
         with self._lock:
-            return max((size for at, size in self.samples if start <= at <= end), default=0)
+            return [s for s in self.samples if start <= s.at <= end]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -77,6 +98,17 @@ def process_pss(pid: int) -> int:
     except (OSError, IndexError, ValueError):
         return 0
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU of `pid` and of its reaped children; 0 once it has exited."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    # Fields after the command (which may hold spaces), from field 3: utime is 14, stime 15, cutime 16, cstime 17.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return sum(int(v) for v in fields[11:15]) / _TICKS
 
 
 def _children(pid: int) -> list[int]:

@@ -1,0 +1,46 @@
+# The sagemaker-harness emulator as a service: one AWS endpoint (SageMaker + S3/Logs/STS/IAM) on port 8765.
+#   docker build -t sagemaker-harness .
+#   docker run --rm -p 127.0.0.1:8765:8765 -v harness-state:/state sagemaker-harness
+# docker-compose.yml runs it with LocalStack as its upstream for S3, Logs, STS and IAM.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes. `xgboost-cpu` replaces
+# `xgboost`, whose Linux wheel drags in ~470 MB of CUDA/NCCL the emulator never uses (docker/runtime_requirements.py).
+COPY pyproject.toml README.md ./
+COPY docker/runtime_requirements.py docker/
+RUN python docker/runtime_requirements.py pyproject.toml > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
+
+# The project itself without dependencies, so the resolver cannot bring `xgboost` back.
+COPY harness harness
+COPY backends backends
+COPY fixtures fixtures
+RUN pip install --no-deps . \
+    && rm -rf /app/build /app/*.egg-info
+
+# A user of its own: the emulator needs no privileges. /state holds the SQLite store and job workspaces; it is a
+# volume so that jobs survive the container (a new named volume takes this directory's owner).
+RUN useradd --create-home --uid 10001 --user-group harness \
+    && mkdir /state \
+    && chown harness:harness /state
+USER harness
+VOLUME ["/state"]
+
+EXPOSE 8765
+
+# The gateway answers this path itself (no service behind it), so it says whether the emulator serves.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/_harness/health', timeout=2)"]
+
+# 0.0.0.0, not the CLI's 127.0.0.1 default: inside a container, loopback is the container's own, and published
+# ports arrive on its network interface, so a loopback-bound server would be unreachable. Keep the host side on
+# loopback instead when publishing (`-p 127.0.0.1:8765:8765`): the emulator has no authentication.
+ENTRYPOINT ["harness"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8765", "--state-dir", "/state"]

@@ -1,0 +1,79 @@
+"""Is a Docker engine here, and does it hold an image? Asked through the `docker` Python package.
+
+Each question answers with None (all is well) or one line saying what is missing, so that callers can turn it
+into a `BackendUnavailable`, a pytest skip or a job's `ClientError` without rewording it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any
+
+INSTALL_HINT = "pip install 'sagemaker-harness[local]'"
+
+
+def docker_sdk() -> Any:
+    """The `docker` package, or ImportError.
+
+    A directory called `docker/` without `__init__.py` next to the caller (this repository has one) imports as
+    an empty namespace package when the real package is absent; it has no `from_env`, so it counts as absent.
+    """
+    import docker
+
+    if not hasattr(docker, "from_env"):
+        raise ImportError("the `docker` package is not installed")
+    return docker
+
+
+def engine_problem(timeout: float = 5.0) -> str | None:
+    """None when a Docker engine answers a ping; otherwise why not, in one line."""
+    try:
+        docker = docker_sdk()
+    except ImportError:
+        return f"the `docker` Python package is not installed ({INSTALL_HINT})"
+    try:
+        client = docker.from_env(timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as exc:  # DockerException, connection errors, bad DOCKER_HOST...: all mean "no engine"
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return f"cannot reach {host}: {first_line(exc)}"
+    return None
+
+
+def image_problem(image: str, timeout: float = 10.0) -> str | None:
+    """None when the engine holds `image` locally; otherwise why it cannot be used, in one line."""
+    docker = docker_sdk()
+    client = docker.from_env(timeout=timeout)
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return f"the image {image} is not in the local Docker engine"
+    except Exception as exc:
+        return f"the Docker engine could not look up {image}: {first_line(exc)}"
+    finally:
+        client.close()
+    return None
+
+
+def compose_command() -> list[str] | None:
+    """How to call Docker Compose here, as SDK local mode looks for it: `docker compose` (the v2+ plugin),
+    else a `docker-compose` executable. None when neither works."""
+    if shutil.which("docker"):
+        try:
+            found = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=20).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            found = False
+        if found:
+            return ["docker", "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:limit]

@@ -1,0 +1,79 @@
+"""What a runtime holds for each image version: the XGBoost release the image pins and an interpreter for it.
+
+The release comes from `versions.py` (read from each image's Dockerfile), except where the release that
+Dockerfile names cannot run on a Python this machine has; `note` says so where that happens. The other
+pins are the same everywhere: numpy 1.x (XGBoost < 2 calls numpy APIs that numpy 2 removed), scipy (which
+every XGBoost release requires) and scikit-learn (the container computes accuracy, f1, ... with it). pandas
+is not installed: the runner code only uses it, when present, to parse large CSV payloads faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..algorithms.xgboost.versions import VERSIONS, ContainerVersion, ModelFormat
+
+# One set of pins that installs from wheels on Python 3.9 and 3.11 and works with every XGBoost from 0.72.
+COMMON_REQUIREMENTS = ("numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.3.2")
+
+# XGBoost's CPU-only distribution exists from 2.1.1; older releases come as one `xgboost` wheel.
+_CPU_PACKAGE_FROM = (2, 1, 1)
+
+# The legacy `xgboost:1` image ran XGBoost 0.72 on Python 2.7. 0.72.1 (the only 0.72 on PyPI) has no wheel:
+# it is built from its source distribution, which uses `collections.Mapping` and so needs Python <= 3.9.
+_PIP_RELEASE = {"0.72": "0.72.1"}
+_PYTHON = {"0.72": "3.9"}
+DEFAULT_PYTHON = "3.11"
+
+# What `xgboost-model` holds in the real image: a pickled Booster, or `save_model`'s default for a name
+# without extension in that release (versions.py records JSON for 1.3-1 .. 1.7-1: what XGBoost 3.2 writes
+# for them when no runtime is installed).
+_FORMAT_NAMES = {ModelFormat.PICKLE: "pickle", ModelFormat.JSON: "binary", ModelFormat.UBJSON: "UBJSON"}
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    image_version: str
+    xgboost_release: str  # what the image runs, e.g. "1.7.4"
+    pip_release: str  # what is installed: the same, or the nearest release on PyPI
+    python: str  # "3.11"
+    requirements: tuple[str, ...]
+    artifact_format: str
+    note: str | None = None
+
+    @property
+    def package(self) -> str:
+        return self.requirements[0].split("==")[0]
+
+
+def _release_tuple(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split(".") if part.isdigit())
+
+
+def _spec(rules: ContainerVersion) -> RuntimeSpec:
+    pip_release = _PIP_RELEASE.get(rules.xgboost_release, rules.xgboost_release)
+    package = "xgboost-cpu" if _release_tuple(pip_release) >= _CPU_PACKAGE_FROM else "xgboost"
+    note = None
+    if pip_release != rules.xgboost_release:
+        note = f"XGBoost {rules.xgboost_release} is on PyPI as {pip_release}"
+    return RuntimeSpec(
+        image_version=rules.key,
+        xgboost_release=rules.xgboost_release,
+        pip_release=pip_release,
+        python=_PYTHON.get(rules.xgboost_release, DEFAULT_PYTHON),
+        requirements=(f"{package}=={pip_release}", *COMMON_REQUIREMENTS),
+        artifact_format=_FORMAT_NAMES[rules.model_format],
+        note=note,
+    )
+
+
+CATALOG: dict[str, RuntimeSpec] = {key: _spec(rules) for key, rules in VERSIONS.items()}
+
+
+def runtime_spec(image_version: str) -> RuntimeSpec:
+    try:
+        return CATALOG[image_version]
+    except KeyError:
+        raise ValueError(
+            f"unknown image version {image_version!r}; known versions: {', '.join(CATALOG)}"
+        ) from None

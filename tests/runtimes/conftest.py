@@ -1,0 +1,65 @@
+"""Runtimes for the tests: installed once into `.runtimes/` at the repository root (git-ignored) and kept
+there across sessions. A runtime that cannot be installed fails the tests that need it.
+
+The default run tests the 1.7-1 runtime only; `--all-runtimes` tests every image version's, and
+`--runtimes 0.90-1,1.0-1` the ones named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backends.emulator.runtimes import Runtime, RuntimeInstallError, RuntimeStore
+from backends.emulator.server import Emulator, EmulatorConfig
+from tests.conftest import make_client
+
+RUNTIMES_DIR = Path(__file__).resolve().parents[2] / ".runtimes"
+DEFAULT_VERSIONS = ["1.7-1"]
+# Image versions whose runtime installs on this machine's Pythons (see backends/emulator/runtimes/catalog.py).
+ALL_VERSIONS = ["1", "0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "runtime_version" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--runtimes")
+        if chosen:
+            versions = chosen.split(",")
+        elif metafunc.config.getoption("--all-runtimes"):
+            versions = ALL_VERSIONS
+        else:
+            versions = DEFAULT_VERSIONS
+        metafunc.parametrize("runtime_version", versions, scope="session")
+
+
+@pytest.fixture(scope="session")
+def runtime_store() -> RuntimeStore:
+    return RuntimeStore(RUNTIMES_DIR)
+
+
+@pytest.fixture(scope="session")
+def runtime(runtime_store: RuntimeStore, runtime_version: str) -> Runtime:
+    try:
+        return runtime_store.install(runtime_version)
+    except RuntimeInstallError as exc:
+        pytest.fail(f"the {runtime_version} runtime could not be installed: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator (embedded moto) whose jobs run in the runtimes of `.runtimes/`."""
+    config = EmulatorConfig(state_dir=tmp_path_factory.mktemp("runtime-state"), runtimes_dir=RUNTIMES_DIR)
+    with Emulator(config) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def rt_clients(runtime_emulator: Emulator) -> dict[str, object]:
+    clients = {name: make_client(name, runtime_emulator.endpoint_url) for name in ("sagemaker", "s3", "logs")}
+    clients["s3"].create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
+    return clients
+
+
+BUCKET = "sagemaker-us-east-1-123456789012"
