@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-DEFAULT_ACCOUNT = "123456789012"  # moto's and LocalStack's default account, so ARNs agree with STS
+DEFAULT_ACCOUNT = "123456789012"  # moto's default account, so ARNs agree with its STS (LocalStack says 000000000000)
 # The SageMaker execution role the emulator's account comes with (created in its IAM at start-up).
 EXECUTION_ROLE_NAME = "AmazonSageMaker-ExecutionRole-harness"
 EXECUTION_ROLE_PATH = "/service-role/"
