@@ -117,7 +117,7 @@ def upload_csv(s3: Any, bucket: str, key: str, frame: Any) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def wait_training(sagemaker: Any, name: str, timeout: float = 60) -> dict[str, Any]:
+def wait_training(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         job: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)

@@ -31,7 +31,7 @@ from tests.integration.requests import training_request
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-def wait_transform(sagemaker: Any, name: str, timeout: float = 60) -> dict[str, Any]:
+def wait_transform(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         job: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
