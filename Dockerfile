@@ -12,10 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes. `xgboost-cpu` replaces
-# `xgboost`, whose Linux wheel drags in ~470 MB of CUDA/NCCL the emulator never uses (docker/runtime_requirements.py).
+# `xgboost`, whose Linux wheel drags in ~470 MB of CUDA/NCCL the emulator never uses (deploy/runtime_requirements.py).
 COPY pyproject.toml README.md ./
-COPY docker/runtime_requirements.py docker/
-RUN python docker/runtime_requirements.py pyproject.toml > /tmp/requirements.txt \
+COPY deploy/runtime_requirements.py deploy/
+RUN python deploy/runtime_requirements.py pyproject.toml > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt
 
 # The project itself without dependencies, so the resolver cannot bring `xgboost` back.

