@@ -27,8 +27,8 @@ from harness.requests import (
 from .datasets import DataFiles
 from .measurements import EmulatorRun, Phase
 from .sampling import TreeSampler
-from .server import BUCKET, ROLE, EmulatorProcess
-from .workload import IMAGE_VERSION, TransformShape, emulator_hyperparameters
+from .server import BUCKET, REGION, ROLE, EmulatorProcess
+from .workload import TransformShape, emulator_hyperparameters, image_version
 
 _T = TypeVar("_T")
 POLL_SECONDS = 0.25
@@ -48,7 +48,7 @@ class EmulatorPipeline:
         self.workdir = workdir
         self.s3 = emulator.client("s3")
         self.sagemaker = emulator.client("sagemaker")
-        self.image = image_uri("us-east-1", "xgboost", IMAGE_VERSION)
+        self.image = image_uri(REGION, "xgboost", image_version())
 
     def run(self, repetition: int) -> EmulatorRun:
         prefix = f"bench-{repetition}-{int(time.time())}"

@@ -15,7 +15,7 @@ from harness.requests import TrainingConfig, training_job_request
 
 from .datasets import training_csv_bytes
 from .server import BUCKET, REGION, ROLE, EmulatorProcess
-from .workload import IMAGE_VERSION, emulator_hyperparameters
+from .workload import emulator_hyperparameters, image_version
 
 _POLL_SECONDS = 0.05
 
@@ -29,7 +29,7 @@ def job_start_latencies(emulator: EmulatorProcess, samples: int) -> list[float]:
     for index in range(samples + 1):
         name = f"{prefix}-{index}"
         request = training_job_request(TrainingConfig(
-            job_name=name, image=image_uri(REGION, "xgboost", IMAGE_VERSION), role=ROLE,
+            job_name=name, image=image_uri(REGION, "xgboost", image_version()), role=ROLE,
             output_path=f"s3://{BUCKET}/{prefix}/output", train_uri=f"s3://{BUCKET}/{prefix}/train.csv",
             hyperparameters=emulator_hyperparameters(1),
         ))

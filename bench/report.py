@@ -15,6 +15,7 @@ from typing import Any, Literal
 from .measurements import BareRun, EmulatorRun
 from .runner import Results
 from .stats import Summary, ratio
+from .workload import image_version, installed_xgboost
 
 Unit = Literal["seconds", "bytes", "rows/s"]
 
@@ -151,7 +152,9 @@ def markdown(results: Results) -> str:
         "",
         f"Data: train.csv {_bytes(data.train_bytes)} ({data.train_rows:,} rows: label + 20 features), test.csv "
         f"{_bytes(data.test_bytes)} ({data.test_rows:,} rows). {settings.rounds} rounds of the reference "
-        f"hyperparameters, no early stopping. Batch transform: MultiRecord, MaxPayloadInMB="
+        f"hyperparameters, no early stopping. The emulator's jobs use image version {image_version()}, whose "
+        f"XGBoost release is the one installed here ({installed_xgboost()}), and run on that installed XGBoost, "
+        "as the bare side does (no per-image runtime). Batch transform: MultiRecord, MaxPayloadInMB="
         f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}. "
         f"{settings.repeat} repetitions per side; job start {len(results.job_start)} samples; reference workflow "
         f"{len(results.workflow.runs)} runs.",

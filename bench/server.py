@@ -1,12 +1,15 @@
 """The emulator under test: `harness serve` in its own process, and boto3 clients that talk to it over HTTP.
 
 A separate process keeps the emulator's memory (and CPU) apart from the benchmark's own, and is how users run
-it (`harness serve`, then `AWS_ENDPOINT_URL`).
+it (`harness serve`, then `AWS_ENDPOINT_URL`). Its image runtimes directory is an empty one of the benchmark's:
+jobs then run on the emulator's own XGBoost, the library the bare side runs, whatever runtimes
+(`harness runtimes install`) this machine has.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -29,6 +32,7 @@ class EmulatorProcess:
 
     def __init__(self, state_dir: Path, start_timeout: float = 60.0) -> None:
         self.state_dir = state_dir
+        self.runtimes_dir = state_dir / "no-runtimes"
         self.start_timeout = start_timeout
         self.port = _free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
@@ -43,10 +47,12 @@ class EmulatorProcess:
 
     def __enter__(self) -> EmulatorProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.runtimes_dir.mkdir(exist_ok=True)
         self._log = open(self.state_dir / "serve.log", "wb")  # closed in __exit__
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harness", "serve", "--port", str(self.port), "--state-dir", str(self.state_dir)],
             stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "HARNESS_RUNTIMES_DIR": str(self.runtimes_dir)},
         )
         self._wait_until_healthy()
         self.client("s3").create_bucket(Bucket=BUCKET)
