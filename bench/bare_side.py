@@ -14,15 +14,18 @@ from .sampling import TreeSampler
 
 
 def run_bare(files: DataFiles, rounds: int, workdir: Path) -> BareRun:
-    """Train on `files.train`, then transform `files.test`; predictions land in `bare_output(workdir)`."""
+    """Train on `files.train`, then transform `files.test` both ways; predictions land in `bare_output(workdir)`
+    and `bare_output(workdir, native=True)`."""
     model = workdir / "bare-model.ubj"
     training, training_rss, _ = _child(["train", str(files.train), str(model), str(rounds)])
     transform, transform_rss, rows = _child(["transform", str(model), str(files.test), str(bare_output(workdir))])
-    return BareRun(training, transform, rows, max(training_rss, transform_rss))
+    native, native_rss, _ = _child(["transform-native", str(model), str(files.test),
+                                    str(bare_output(workdir, native=True))])
+    return BareRun(training, transform, rows, max(training_rss, transform_rss, native_rss), native)
 
 
-def bare_output(workdir: Path) -> Path:
-    return workdir / "bare-test.csv.out"
+def bare_output(workdir: Path, native: bool = False) -> Path:
+    return workdir / ("bare-native-test.csv.out" if native else "bare-test.csv.out")
 
 
 def _child(args: list[str]) -> tuple[Phase, int, int]:
@@ -39,5 +42,5 @@ def _child(args: list[str]) -> tuple[Phase, int, int]:
     result = json.loads(stdout.decode().strip().splitlines()[-1])
     max_rss = int(result["max_rss_bytes"])
     # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
-    peak = max((s.pss_bytes for s in sampler.samples), default=0) or max_rss
+    peak = max((s.rss_bytes for s in sampler.samples), default=0) or max_rss
     return Phase(result["seconds"], peak, result["cpu_seconds"]), max_rss, int(result["rows"])

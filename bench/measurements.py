@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Phase:
     seconds: float
-    peak_bytes: int  # sampled PSS peak of the side's processes during the phase (see sampling.py)
+    peak_bytes: int  # sampled peak of the summed RSS of the side's processes during the phase (see sampling.py)
     cpu_seconds: float  # user + system time of the side's processes during the phase
 
 
@@ -17,7 +17,9 @@ class BareRun:
     training: Phase
     transform: Phase
     test_rows: int
-    max_rss_bytes: int  # the larger of the two children's own ru_maxrss, to check the sampler against
+    max_rss_bytes: int  # the largest of the children's own ru_maxrss, to check the sampler against
+    # The transform again with XGBoost's own CSV reader (not the container's parse; not part of the total).
+    native_transform: Phase
 
     @property
     def total(self) -> Phase:

@@ -42,6 +42,7 @@ class Results:
     job_start: list[float]
     workflow: WorkflowTimes
     differing_predictions: int  # lines of the emulator's output that differ from the bare side's
+    differing_native_predictions: int  # ... from the bare side's with XGBoost's own CSV reader
     load_before: float
     load_after: float
     other_load: float  # share of the machine's CPU other work used during the run
@@ -58,15 +59,17 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
         with EmulatorProcess(workdir / "emulator-state") as emulator, TreeSampler(emulator.pid) as sampler:
             say(f"emulator: harness serve on {emulator.endpoint_url}; job-start samples")
             job_start = job_start_latencies(emulator, settings.job_start_samples)
-            bare, emulated, differing = _repetitions(settings, files, emulator, sampler, workdir, say)
+            bare, emulated, output = _repetitions(settings, files, emulator, sampler, workdir, say)
+            differing = _differing_lines(bare_output(workdir), output)
+            differing_native = _differing_lines(bare_output(workdir, native=True), output)
             say("reference workflow (Boston) on the running emulator")
             workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
-    return Results(settings, machine, data, bare, emulated, job_start, workflow, differing, load_before,
-                   load_average(), other.share)
+    return Results(settings, machine, data, bare, emulated, job_start, workflow, differing, differing_native,
+                   load_before, load_average(), other.share)
 
 
 def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,
-                 workdir: Path, say: Callable[[str], None]) -> tuple[list[BareRun], list[EmulatorRun], int]:
+                 workdir: Path, say: Callable[[str], None]) -> tuple[list[BareRun], list[EmulatorRun], Path]:
     pipeline = EmulatorPipeline(emulator, sampler, files, settings.rounds, settings.transform_shape, workdir)
     bare: list[BareRun] = []
     emulated: list[EmulatorRun] = []
@@ -75,7 +78,7 @@ def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorPr
         bare.append(run_bare(files, settings.rounds, workdir))
         say(f"repetition {repetition + 1}/{settings.repeat}: emulator")
         emulated.append(pipeline.run(repetition))
-    return bare, emulated, _differing_lines(bare_output(workdir), pipeline.output_path())
+    return bare, emulated, pipeline.output_path()
 
 
 def _differing_lines(expected: Path, actual: Path) -> int:

@@ -1,10 +1,12 @@
 """Memory and CPU time of a process tree, sampled: the bare child, or the emulator with its process server and
 job processes.
 
-Both sides are measured the same way: every `interval` seconds (and whenever asked) the proportional set size
-(PSS) of the root process and all its descendants is summed. PSS rather than RSS because job processes are
-forked from a server that has XGBoost loaded: RSS would count those shared pages once per process. A peak
-shorter than the interval can be missed; the bare child's own `ru_maxrss` is reported beside it as a check.
+Both sides are measured the same way: every `interval` seconds (and whenever asked) the resident set size (RSS)
+of the root process and all its descendants is summed. Pages shared between processes (libraries, and the
+process server's memory that its forked jobs share) count once per process, so a tree's sum is an upper bound.
+RSS rather than PSS because PSS (/proc/<pid>/smaps_rollup) walks the page tables of the process under its
+memory-map lock: sampling a job's gigabytes that way ten times a second slowed the job down by 10 to 30 %.
+A peak shorter than the interval can be missed; the bare child's own `ru_maxrss` is reported beside it.
 
 CPU time of the tree: each live process's own time plus that of its children it has reaped (a job's time moves
 to the process server when the job ends), so nothing is counted twice. Linux only (/proc).
@@ -20,12 +22,13 @@ from pathlib import Path
 
 _PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass(frozen=True)
 class Sample:
     at: float  # time.time()
-    pss_bytes: int
+    rss_bytes: int
     cpu_seconds: float
 
 
@@ -49,14 +52,14 @@ class TreeSampler:
     def sample(self) -> Sample:
         """Take one sample now (phase boundaries call this, so that every phase has samples at its ends)."""
         pids = tree_pids(self.root_pid)
-        taken = Sample(time.time(), sum(process_pss(pid) for pid in pids), sum(process_cpu(pid) for pid in pids))
+        taken = Sample(time.time(), sum(process_rss(pid) for pid in pids), sum(process_cpu(pid) for pid in pids))
         with self._lock:
             self.samples.append(taken)
         return taken
 
     def peak(self, start: float, end: float) -> int:
-        """The largest PSS sampled between `start` and `end` (time.time() values); 0 if none."""
-        return max((s.pss_bytes for s in self._between(start, end)), default=0)
+        """The largest summed RSS sampled between `start` and `end` (time.time() values); 0 if none."""
+        return max((s.rss_bytes for s in self._between(start, end)), default=0)
 
     def cpu_seconds(self, start: float, end: float) -> float:
         """CPU time the tree used between the first and the last sample taken between `start` and `end`."""
@@ -83,21 +86,13 @@ def tree_pids(root: int) -> list[int]:
     return found
 
 
-def process_pss(pid: int) -> int:
-    """Bytes of PSS of `pid` (RSS where smaps_rollup is missing); 0 once it has exited."""
-    try:
-        for line in (_PROC / str(pid) / "smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except FileNotFoundError:
-        pass
-    except (ProcessLookupError, PermissionError):
-        return 0
+def process_rss(pid: int) -> int:
+    """Bytes of RSS of `pid`; 0 once it has exited."""
     try:
         pages = int((_PROC / str(pid) / "statm").read_text().split()[1])
     except (OSError, IndexError, ValueError):
         return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
+    return pages * _PAGE
 
 
 def process_cpu(pid: int) -> float:

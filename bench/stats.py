@@ -1,4 +1,4 @@
-"""Summaries of repeated measurements: the median, and the spread as the range around it."""
+"""Summaries of repeated measurements: the median, and the spread as the range (min to max) around it."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ class Summary:
         if not values:
             return cls(math.nan, math.nan, math.nan, 0)
         return cls(statistics.median(values), min(values), max(values), len(values))
-
-    @property
-    def spread(self) -> float:
-        """(max - min) / median: how far apart the repetitions were, relative to the figure reported."""
-        return (self.high - self.low) / self.median if self.median else math.nan
 
 
 def ratio(numerator: Summary, denominator: Summary) -> float:

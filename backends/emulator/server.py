@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .algorithms.images import resolve_image
+from .executor import embedded_s3
 from .executor.clients import AwsClients
 from .executor.executor import Executor
 from .executor.training import RunSettings
@@ -70,6 +71,8 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server(self.config.host, self.config.port, self.gateway, threaded=True)
         services_url = self.config.upstream or self.endpoint_url
+        if not self.config.upstream:
+            embedded_s3.serve_locally(services_url)  # job inputs are copied from moto's store, not over HTTP
         self._clients = AwsClients(services_url)
         self.executor = Executor(self.training, self.transforms, self._clients, self.config.state_dir / "jobs",
                                  max_running_jobs=self.config.max_running_jobs,
@@ -88,6 +91,8 @@ class Emulator:
         """Stop running jobs (they end Stopped), stop serving, close the store."""
         if self.executor is not None:
             self.executor.shutdown()
+        if self._clients is not None:
+            embedded_s3.forget(self._clients.endpoint_url)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import time
 from typing import Any
 
@@ -139,6 +140,33 @@ def test_output_does_not_depend_on_batching(sagemaker: Any, s3: Any, bucket: str
                      max_payload_mb=payload, max_concurrent_transforms=concurrency)
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     assert _get(s3, f"{output}large.csv.out") == reference
+
+
+def test_model_server_workers_give_the_output_of_one_process(sagemaker: Any, s3: Any, logs: Any, bucket: str,
+                                                              seed_model: dict[str, Any], large_input: str) -> None:
+    """MultiRecord requests of 1 MB on a larger object run in forked model server workers when several may be in
+    flight; one at a time they run in the job's process. The output is the same byte for byte."""
+    outputs = {}
+    for concurrency in (1, 4):
+        name = f"workers-{concurrency}-{time.time_ns() % 10**9}"
+        output = f"s3://{bucket}/tr/out/{name}/"
+        job = _transform(sagemaker, name, seed_model["model"], large_input, output, max_payload_mb=1,
+                         max_concurrent_transforms=concurrency)
+        assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+        outputs[concurrency] = _get(s3, f"{output}large.csv.out")
+        booted = [line for line in _log_lines(logs, "/aws/sagemaker/TransformJobs", name)
+                  if "Booting model server worker with pid" in line]
+        workers = min(concurrency, os.cpu_count() or 1)
+        assert len(booted) == (workers if workers > 1 else 0)
+    assert outputs[1] == outputs[4] == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
+
+
+def _log_lines(logs: Any, group: str, job_name: str) -> list[str]:
+    lines = []
+    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name)["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
+        lines += [event["message"] for event in events["events"]]
+    return lines
 
 
 _references: dict[str, bytes] = {}

@@ -70,7 +70,7 @@ def _send(out: Any, message: dict[str, Any]) -> None:
 def _run_child(request: dict[str, Any]) -> None:
     code = 1
     try:
-        _die_with_parent()
+        die_with_parent()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         fd = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.dup2(fd, 1)
@@ -96,7 +96,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """If the server itself is killed, its jobs go too (Linux; elsewhere the server's exit covers it)."""
     if sys.platform.startswith("linux"):
         import ctypes

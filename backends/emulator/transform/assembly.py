@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .batching import Batch
 from .errors import TransformError
+from .records import has_crlf
 from .settings import AssembleWith
 
 
@@ -38,6 +39,6 @@ def split_output_lines(output: bytes, batch: Batch, source: str) -> list[bytes]:
             f"{batch.record_count} records; JoinSource and OutputFilter need exactly one output line per "
             "record"
         )
-    if b"\r\n" in body:
+    if has_crlf(body):
         lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     return lines

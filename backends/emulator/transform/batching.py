@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import TransformError
+from .records import has_crlf
 from .settings import BatchStrategy
 
 _MB = 1024 * 1024
@@ -43,6 +44,10 @@ class Batch:
         return f"batch {self.number} ({records}, {len(self.payload)} bytes)"
 
 
+def payload_bytes(max_payload_in_mb: int) -> int:
+    return max_payload_in_mb * _MB
+
+
 def payload_limit(max_payload_in_mb: int, source: str) -> PayloadLimit:
     if max_payload_in_mb == 0:
         # AWS: 0 streams each object with HTTP chunked encoding, which its built-in algorithms do not support.
@@ -53,7 +58,7 @@ def payload_limit(max_payload_in_mb: int, source: str) -> PayloadLimit:
         )
     if max_payload_in_mb < 0:
         raise TransformError(f"{source}: MaxPayloadInMB must be at least 1, got {max_payload_in_mb}")
-    return PayloadLimit(megabytes=max_payload_in_mb, bytes=max_payload_in_mb * _MB)
+    return PayloadLimit(megabytes=max_payload_in_mb, bytes=payload_bytes(max_payload_in_mb))
 
 
 def _record_too_large(source: str, number: int, size: int, limit: PayloadLimit) -> TransformError:
@@ -108,7 +113,7 @@ def pack_lines(buffer: bytes, limit: PayloadLimit, source: str) -> list[Batch]:
     A last line without a newline gets one, as every record does in `pack_items`, and CRLF line ends become LF
     as `records.split_lines` makes them.
     """
-    if b"\r\n" in buffer:
+    if has_crlf(buffer):
         buffer = buffer.replace(b"\r\n", b"\n")
     batches: list[Batch] = []
     size = len(buffer)

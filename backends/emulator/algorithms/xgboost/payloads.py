@@ -67,16 +67,14 @@ def parse_payload(
 
 
 def csv_matrix(payload: bytes) -> np.ndarray:
-    body = payload.strip()
     # pandas' reader pays a fixed cost per call; below this size the container's own path is quicker. A body of
     # plain ASCII numbers is not decoded whole for it: it cannot fail to decode, and the sniffer reads only the
     # start of its first line.
-    if (len(payload) > _PANDAS_MIN_BYTES and _is_plain_numbers(body)
-            and _sniff_delimiter(_first_line(body)[:512].decode("ascii")) == ","):
-        fast = _plain_numbers_matrix(body)
+    if len(payload) > _PANDAS_MIN_BYTES and _is_plain_numbers(payload):
+        fast = _plain_numbers_matrix(payload)
         if fast is not None:
             return fast
-    text = body.decode("utf-8")
+    text = payload.strip().decode("utf-8")
     # Only the first line is sniffed: split off that line rather than splitting a large body into all of them.
     delimiter = _sniff_delimiter(text.split("\n", 1)[0][:512])
     rows = [["nan" if field == "" else field for field in line.split(delimiter)] for line in text.split("\n")]
@@ -98,8 +96,15 @@ def _is_plain_numbers(body: bytes) -> bool:
     return not body.translate(None, _PLAIN_NUMBER_BYTES)
 
 
-def _plain_numbers_matrix(body: bytes) -> np.ndarray | None:
+def _plain_numbers_matrix(payload: bytes) -> np.ndarray | None:
+    """The container's matrix of a plain-numbers payload, or None when its own path must decide."""
     if pd is None:
+        return None
+    # The only whitespace plain numbers can hold is newlines, so strip() would remove just those at either end. A
+    # payload cut at newlines has one at its end and none at its start: pandas reads it as it would the stripped
+    # body (a final newline ends the last row), without copying megabytes to strip one byte.
+    body = payload.strip() if payload.startswith(b"\n") or payload.endswith(b"\n\n") else payload
+    if _sniff_delimiter(_first_line(body)[:512].decode("ascii")) != ",":
         return None
     options = {"float_precision": "round_trip"} if _PANDAS_NEEDS_PRECISION else {}
     try:
@@ -107,7 +112,7 @@ def _plain_numbers_matrix(body: bytes) -> np.ndarray | None:
     except Exception:
         return None
     matrix = frame.to_numpy()
-    lines = body.count(b"\n") + 1
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     rows, columns = matrix.shape
     # pandas skips blank lines and pads short rows; the container's parser does neither.
     if rows != lines or body.count(b",") != rows * (columns - 1):
