@@ -190,13 +190,13 @@ def markdown(results: Results) -> str:
         "The row \"bare with XGBoost's own CSV reader\" times the same transform reading test.csv with XGBoost's "
         "multi-threaded text reader instead, which parses straight to float32: quicker, but not the container's "
         "computation.",
-        "- The emulator's batch transform runs the container's model server as forked worker processes, "
-        "one per CPU up to MaxConcurrentTransforms, as the container runs one worker per CPU; the job "
-        "process cuts, sends and assembles the requests.",
         "- Emulator: `harness serve` in its own process, driven with boto3 over HTTP with default transfer "
         "settings: upload both files, CreateTrainingJob until Completed, CreateModel, CreateTransformJob until "
         "Completed, download the predictions. A job's time runs from just before its Create call to the end the "
         "emulator recorded, so the polling interval is not counted. Total = the sum of these phases.",
+        "- The emulator's batch transform runs the container's model server as forked worker processes, "
+        "one per CPU up to MaxConcurrentTransforms, as the container runs one worker per CPU; the job "
+        "process cuts, sends and assembles the requests.",
         "- CPU time: user + system of the side's processes during the phase (for the emulator: the server, its "
         "process server and job processes). Peak memory: their summed RSS, sampled every 0.1 s; pages shared "
         "between processes (libraries, and the process server's pages its forked jobs share) count once per "
