@@ -27,14 +27,18 @@ def boston_channels(s3: Any, bucket: str) -> tuple[str, str]:
     return train, validation
 
 
-def _metric_lines(logs: Any, name: str) -> list[str]:
+def _log_messages(logs: Any, name: str) -> list[str]:
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=name)
     assert len(streams["logStreams"]) == 1
     stream = streams["logStreams"][0]["logStreamName"]
     assert stream.startswith(f"{name}/algo-1-")
     events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream,
                                  startFromHead=True, limit=10000)["events"]
-    return [e["message"] for e in events if e["message"].startswith("[") and "#011train-" in e["message"]]
+    return [e["message"] for e in events]
+
+
+def _metric_lines(logs: Any, name: str) -> list[str]:
+    return [m for m in _log_messages(logs, name) if m.startswith("[") and "#011train-" in m]
 
 
 def test_seed_request_trains_with_the_legacy_image(sagemaker: Any, s3: Any, logs: Any, bucket: str,
@@ -58,6 +62,11 @@ def test_seed_request_trains_with_the_legacy_image(sagemaker: Any, s3: Any, logs
     assert booster.num_boosted_rounds() == len(lines)
     names = {m["MetricName"] for m in job["FinalMetricDataList"]}
     assert {"train:rmse", "validation:rmse"} <= names
+    # Paths read as the container's, whatever directory the emulator ran the job in.
+    messages = _log_messages(logs, name)
+    assert any(m.endswith("files path: /opt/ml/input/data/train") for m in messages)
+    assert any(m.endswith("files path: /opt/ml/input/data/validation") for m in messages)
+    assert not any("opt_ml" in m for m in messages)
 
 
 def test_image_1_7_1_with_an_eval_metric_stops_early(sagemaker: Any, s3: Any, logs: Any, bucket: str,

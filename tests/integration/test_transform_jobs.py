@@ -161,6 +161,32 @@ def test_model_server_workers_give_the_output_of_one_process(sagemaker: Any, s3:
     assert outputs[1] == outputs[4] == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
 
 
+def test_model_server_workers_follow_the_containers_setting(sagemaker: Any, s3: Any, logs: Any, bucket: str,
+                                                             seed_model: dict[str, Any], large_input: str) -> None:
+    """SAGEMAKER_MODEL_SERVER_WORKERS in the job's Environment sets the worker count, as in the container."""
+    name = f"workers-env-{time.time_ns() % 10**9}"
+    output = f"s3://{bucket}/tr/out/{name}/"
+    request = transform_job_request(TransformConfig(job_name=name, model_name=seed_model["model"],
+                                                    input_uri=large_input, output_path=output, max_payload_mb=1,
+                                                    max_concurrent_transforms=4))
+    sagemaker.create_transform_job(**request, Environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "3"})
+    job = wait_transform(sagemaker, name)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    booted = [line for line in _log_lines(logs, "/aws/sagemaker/TransformJobs", name)
+              if "Booting model server worker with pid" in line]
+    assert len(booted) == 3
+    assert _get(s3, f"{output}large.csv.out") == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
+
+    name = f"workers-bad-{time.time_ns() % 10**9}"
+    request = transform_job_request(TransformConfig(job_name=name, model_name=seed_model["model"],
+                                                    input_uri=large_input, output_path=f"s3://{bucket}/tr/out/{name}/"))
+    sagemaker.create_transform_job(**request, Environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "many"})
+    job = wait_transform(sagemaker, name)
+    assert job["TransformJobStatus"] == "Failed"
+    assert job["FailureReason"] == ("ClientError: The model server did not start: SAGEMAKER_MODEL_SERVER_WORKERS "
+                                    "must be a positive integer, got 'many'")
+
+
 def _log_lines(logs: Any, group: str, job_name: str) -> list[str]:
     lines = []
     for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name)["logStreams"]:

@@ -97,3 +97,4 @@ def test_workers_die_with_a_killed_job_process(tmp_path: Path) -> None:
 def test_count_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         ModelWorkers(_answer, 0)
+

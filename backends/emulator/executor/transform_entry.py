@@ -13,8 +13,10 @@ import logging
 import os
 import traceback
 from pathlib import Path
+from typing import Any
 
 from ..algorithms.xgboost import serving
+from ..algorithms.xgboost.log import CONTAINER_ROOT
 from ..transform.batching import payload_bytes
 from ..transform.pipeline import TransformSettings
 from ..transform.settings import BatchStrategy, SplitType
@@ -24,6 +26,9 @@ from .transform_files import InvocationError, transform_inputs
 __all__ = ["InvocationError", "run_transform_job", "transform_inputs"]
 
 log = logging.getLogger("transform")
+
+# The container's setting for its model server's worker processes (default: one per CPU).
+WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 
 
 def run_transform_job(workspace: str, version: str) -> int:
@@ -39,6 +44,11 @@ def run_transform_job(workspace: str, version: str) -> int:
         _write_failure(root, f"Unable to load model: {exc}", traceback.format_exc())
         return 1
     concurrency = request.get("MaxConcurrentTransforms") or os.cpu_count() or 1
+    try:
+        server_workers = _server_workers(request)
+    except ValueError as exc:
+        _write_failure(root, f"The model server did not start: {exc}", traceback.format_exc())
+        return 1
 
     def invoke(payload: bytes) -> bytes:
         result = serving.predict(model, payload, settings.content_type, settings.accept, batch=True)
@@ -47,7 +57,7 @@ def run_transform_job(workspace: str, version: str) -> int:
                                   f"{result.body.decode('utf-8', errors='replace')[:500]}")
         return result.body
 
-    workers = _worker_count(root, relatives, settings, concurrency)
+    workers = _worker_count(root, relatives, settings, min(concurrency, server_workers))
     if workers == 1:
         failures = transform_inputs(root, relatives, settings, invoke, concurrency)
     else:
@@ -58,11 +68,24 @@ def run_transform_job(workspace: str, version: str) -> int:
     return 1 if failures else 0
 
 
-def _worker_count(root: Path, relatives: list[str], settings: TransformSettings, concurrency: int) -> int:
-    """How many model server workers to fork: one per CPU, as the container starts, but no more than requests
-    in flight; and just this process when requests cannot overlap or are small (a single record, or an object
-    that fits in one request), where a worker's pipe would cost more than it saves."""
-    workers = min(concurrency, os.cpu_count() or 1)
+def _server_workers(request: dict[str, Any]) -> int:
+    """The container's worker count: SAGEMAKER_MODEL_SERVER_WORKERS from the model's or the job's Environment
+    (the job's wins, as it is set last), else one per CPU."""
+    container = (request.get("ModelSnapshot") or [{}])[0]
+    environment = {**(container.get("Environment") or {}), **(request.get("Environment") or {})}
+    value = environment.get(WORKERS_VARIABLE)
+    if value is None:
+        return os.cpu_count() or 1
+    workers = int(value) if str(value).strip().isdigit() else 0
+    if workers < 1:
+        raise ValueError(f"{WORKERS_VARIABLE} must be a positive integer, got {value!r}")
+    return workers
+
+
+def _worker_count(root: Path, relatives: list[str], settings: TransformSettings, workers: int) -> int:
+    """How many model server workers to fork: `workers` (the server's count, at most the requests in flight);
+    just this process when requests cannot overlap or are small (a single record, or an object that fits in
+    one request), where a worker's pipe would cost more than it saves."""
     if workers == 1 or settings.batch_strategy is not BatchStrategy.MULTI_RECORD:
         return 1
     if settings.split_type is SplitType.NONE:
@@ -73,5 +96,7 @@ def _worker_count(root: Path, relatives: list[str], settings: TransformSettings,
 
 
 def _write_failure(root: Path, message: str, trace: str) -> None:
-    print(trace, flush=True)
-    (root / "failure").write_text(message)
+    # The container's model directory is /opt/ml/model: name it so rather than this workspace.
+    model_dir = str(root / "model")
+    print(trace.replace(model_dir, f"{CONTAINER_ROOT}/model"), flush=True)
+    (root / "failure").write_text(message.replace(model_dir, f"{CONTAINER_ROOT}/model"))

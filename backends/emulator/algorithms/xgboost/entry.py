@@ -25,13 +25,13 @@ def run_training_job(
 ) -> int:
     """Run a job in `opt_ml`; returns the process exit code (0 success, 1 failure, 143 stopped)."""
     opt_ml = Path(opt_ml)
-    log = log if log is not None else ContainerLog()
+    log = log if log is not None else ContainerLog(workspace=opt_ml)
     try:
         train(opt_ml, version, log)
     except TrainingTerminated as stop:
         return stop.exit_code
     except Exception as e:
-        text = failure_text(e)
+        text = log.container_text(failure_text(e))
         output = opt_ml / "output"
         output.mkdir(parents=True, exist_ok=True)
         (output / "failure").write_text(text)

@@ -3,6 +3,9 @@
 The container configures Python logging with `[%(asctime)s:%(levelname)s] %(message)s` and the date format
 `%Y-%m-%d:%H:%M:%S`, and prints evaluation lines (`[0]\\ttrain-rmse:...`) bare. Both end up in the job's
 CloudWatch stream, so both go to one stream here, flushed per line so a log tail sees each round at once.
+
+A job runs in a workspace directory that stands for the container's /opt/ml; paths in its lines (`files path:
+/opt/ml/input/data/train`) are shown as the container shows them.
 """
 
 from __future__ import annotations
@@ -10,13 +13,22 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
+
+CONTAINER_ROOT = "/opt/ml"
 
 
 class ContainerLog:
-    def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, stream: TextIO | None = None, clock: Callable[[], float] = time.time,
+                 workspace: Path | None = None) -> None:
         self._stream = stream if stream is not None else sys.stdout
         self._clock = clock
+        self._workspace = str(workspace) if workspace is not None else None
+
+    def container_text(self, text: str) -> str:
+        """`text` with the workspace's path shown as the container's /opt/ml."""
+        return text.replace(self._workspace, CONTAINER_ROOT) if self._workspace else text
 
     def info(self, message: str) -> None:
         self._emit("INFO", message)
@@ -34,7 +46,7 @@ class ContainerLog:
 
     def line(self, text: str) -> None:
         """A bare line, as the container's `print` calls write it (evaluation results)."""
-        self._stream.write(text + "\n")
+        self._stream.write(self.container_text(text) + "\n")
         self._stream.flush()
 
     def _emit(self, level: str, message: str) -> None:
