@@ -75,9 +75,16 @@ def run_in_runtime(runtime: Runtime, arguments: list[str]) -> Any:
 
 
 def training_log(clients: dict[str, Any], name: str) -> list[str]:
+    return _job_log(clients, "/aws/sagemaker/TrainingJobs", name)
+
+
+def transform_log(clients: dict[str, Any], name: str) -> list[str]:
+    return _job_log(clients, "/aws/sagemaker/TransformJobs", name)
+
+
+def _job_log(clients: dict[str, Any], group: str, name: str) -> list[str]:
     logs = clients["logs"]
-    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=name)
+    streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=name)
     stream = streams["logStreams"][0]["logStreamName"]
-    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream,
-                                 startFromHead=True, limit=10000)["events"]
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True, limit=10000)["events"]
     return [event["message"] for event in events]

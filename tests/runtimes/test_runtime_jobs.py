@@ -19,7 +19,14 @@ from harness.requests import TransformConfig, model_request, transform_job_reque
 from tests.conftest import REGION, ROLE, boston_frames, make_client, wait_training
 from tests.integration.test_transform_jobs import wait_transform
 from tests.runtimes.conftest import BUCKET
-from tests.runtimes.helpers import CONTAINER_MODEL, csv_bytes, emulator_predictions, run_in_runtime, training_log
+from tests.runtimes.helpers import (
+    CONTAINER_MODEL,
+    csv_bytes,
+    emulator_predictions,
+    run_in_runtime,
+    training_log,
+    transform_log,
+)
 
 NOTE = "NOTE (sagemaker-harness): no runtime for image version"
 SEED = {"max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
@@ -99,6 +106,20 @@ def test_a_model_the_container_wrote_transforms_the_same(runtime: Runtime, rt_cl
     assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
     body = s3.get_object(Bucket=BUCKET, Key=f"rt/{name}/out/test.csv.out")["Body"].read().decode()
     assert body.splitlines() == expected
+
+    # Requests of 1 MB, two in flight, answered by two forked model server workers in the runtime's interpreter.
+    copies = 1024 * 1024 // len(files["test"]) + 2
+    s3.put_object(Bucket=BUCKET, Key=f"rt/{name}/large/test.csv", Body=files["test"] * copies)
+    request = transform_job_request(TransformConfig(
+        job_name=f"{name}-workers", model_name=name, input_uri=f"s3://{BUCKET}/rt/{name}/large/",
+        output_path=f"s3://{BUCKET}/rt/{name}/large-out/", max_payload_mb=1, max_concurrent_transforms=2))
+    sagemaker.create_transform_job(**request, Environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
+    transform = wait_transform(sagemaker, f"{name}-workers", timeout=120)
+    assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
+    body = s3.get_object(Bucket=BUCKET, Key=f"rt/{name}/large-out/test.csv.out")["Body"].read().decode()
+    assert body.splitlines() == expected * copies
+    log = transform_log(rt_clients, f"{name}-workers")
+    assert sum("Booting model server worker with pid" in line for line in log) == 2
 
 
 def test_without_a_runtime_the_log_says_how_to_install_one(tmp_path: Path) -> None:
