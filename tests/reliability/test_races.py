@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from bench.datasets import generate, training_csv_bytes
 from harness.requests import TransformConfig, model_request, transform_job_request
 from tests.conftest import ROLE, XGB_17, upload_csv, wait_training
 from tests.integration.requests import training_request
@@ -90,4 +93,79 @@ def test_stop_transform_while_it_starts(sagemaker: Any, s3: Any, bucket: str, un
     transform = wait_transform(sagemaker, name)
     assert transform["TransformJobStatus"] == "Stopped"
     assert time.time() - started < 30
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"races/{name}/out/")
+
+
+def _children() -> dict[int, set[int]]:
+    """Each process's children (Linux /proc)."""
+    children: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, set()).add(int(entry.name))
+    return children
+
+
+def _job_with_workers(before: set[int]) -> set[int]:
+    """A new process of this test's process tree with two children (a transform job and its workers), or {}."""
+    children = _children()
+    tree: set[int] = set()
+    pending = [os.getpid()]
+    while pending:
+        for child in children.get(pending.pop(), set()) - tree:
+            tree.add(child)
+            pending.append(child)
+    for pid in tree - before:
+        if len(children.get(pid, set())) >= 2:
+            return {pid, *children[pid]}
+    return set()
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            alive.add(pid)
+    return alive
+
+
+def test_stop_transform_while_its_model_server_workers_run(sagemaker: Any, s3: Any, bucket: str, unique: Any,
+                                                           tmp_path: Path) -> None:
+    """The job's process and its forked model server workers all end with the stop; no output is stored."""
+    name = unique("stop-workers")
+    s3.put_object(Bucket=bucket, Key=f"races/{name}/train.csv", Body=training_csv_bytes(2000))
+    # Deep trees and many rounds: predicting takes seconds, long enough to stop the job mid-way.
+    sagemaker.create_training_job(**training_request(
+        name, bucket, f"s3://{bucket}/races/{name}/train.csv", image=XGB_17,
+        hyperparameters={"num_round": "300", "max_depth": "10", "eta": "0.1"}))
+    job = wait_training(sagemaker, name)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    sagemaker.create_model(**model_request(name, XGB_17, job["ModelArtifacts"]["S3ModelArtifacts"], ROLE))
+    files = generate(tmp_path, 48)
+    s3.upload_file(str(files.test), bucket, f"races/{name}/test/test.csv")
+    before = set().union(*_children().values())
+    request = transform_job_request(TransformConfig(
+        job_name=name, model_name=name, input_uri=f"s3://{bucket}/races/{name}/test/",
+        output_path=f"s3://{bucket}/races/{name}/out/", max_payload_mb=1, max_concurrent_transforms=2))
+    sagemaker.create_transform_job(**request, Environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "2"})
+    deadline = time.monotonic() + 60
+    processes: set[int] = set()
+    while not processes and time.monotonic() < deadline:
+        processes = _job_with_workers(before)
+        time.sleep(0.02)
+    assert len(processes) == 3, "the job's two model server workers never started"
+    sagemaker.stop_transform_job(TransformJobName=name)
+    transform = wait_transform(sagemaker, name)
+    assert transform["TransformJobStatus"] == "Stopped"
+    deadline = time.monotonic() + 30
+    while _alive(processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(processes)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"races/{name}/out/")
