@@ -45,24 +45,36 @@ def main() -> None:
               help="Jobs beyond this many wait in Starting until one finishes.")
 def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | None, max_running_jobs: int) -> None:
     """Start the emulator as one local AWS endpoint (SageMaker, S3, CloudWatch Logs, STS, IAM)."""
-    from backends.emulator.server import Emulator, EmulatorConfig
+    from backends.emulator.server import Emulator, EmulatorConfig, SnapshotError
 
     config = EmulatorConfig(state_dir=state_dir, host=host, port=port, region=region, upstream=upstream,
                             max_running_jobs=max_running_jobs)
+    emulator = Emulator(config)
+    # SIGTERM (service managers, `docker stop`) stops as Ctrl-C does, even while starting.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        emulator = Emulator(config).start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    console.print(f"[bold green]sagemaker-harness emulator[/] listening on [bold]{emulator.endpoint_url}[/]")
-    console.print(f"state: {state_dir.resolve()}   services: {upstream or 'embedded moto'}")
-    console.print(f"point any AWS SDK at it:  [cyan]export AWS_ENDPOINT_URL={emulator.endpoint_url}[/]")
-    signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
-    try:
+        try:
+            emulator.start()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        except SnapshotError as exc:
+            raise click.ClickException(str(exc)) from None
+        console.print(f"[bold green]sagemaker-harness emulator[/] listening on [bold]{emulator.endpoint_url}[/]")
+        console.print(f"state: {state_dir.resolve()}   services: {upstream or 'embedded moto'}")
+        if emulator.restored is not None:
+            console.print(f"restored S3 and CloudWatch Logs data: {emulator.restored.describe()}")
+        console.print(f"point any AWS SDK at it:  [cyan]export AWS_ENDPOINT_URL={emulator.endpoint_url}[/]")
         emulator.wait()
     except KeyboardInterrupt:
         console.print("stopping: running jobs end Stopped")
     finally:
         emulator.stop()
+        if emulator.saved is not None:
+            console.print(f"saved S3 and CloudWatch Logs data for the next start: {emulator.saved.describe()}")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _hyperparameter(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:

@@ -64,10 +64,14 @@ def localstack() -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="session", params=["moto", "localstack"])
 def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """The emulator, twice: S3/Logs/STS from the embedded moto, then from an upstream LocalStack."""
+    """The emulator, twice: S3/Logs/STS from the embedded moto, then from an upstream LocalStack.
+
+    In-process emulators share one embedded moto, so saving it at stop (persist_services) would save every
+    test's data; restarts with their S3 and Logs data are tested on `harness serve` processes instead
+    (test_services_snapshot.py)."""
     upstream = request.getfixturevalue("localstack").url if request.param == "localstack" else None
     state = tmp_path_factory.mktemp(f"state-{request.param}")
-    with Emulator(EmulatorConfig(state_dir=state, upstream=upstream)) as emu:
+    with Emulator(EmulatorConfig(state_dir=state, upstream=upstream, persist_services=False)) as emu:
         yield emu
 
 

@@ -40,7 +40,9 @@ class EmulatorBackend(Backend):
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="harness-")
             state_dir = Path(self._tmp.name)
-        self._emulator = Emulator(EmulatorConfig(state_dir=state_dir, region=self.region)).start()
+        # A temporary state directory dies with this process: nothing to keep for a next start.
+        self._emulator = Emulator(EmulatorConfig(state_dir=state_dir, region=self.region,
+                                                 persist_services=self.state_dir is not None)).start()
         self.endpoint = self._emulator.endpoint_url
 
     def stop(self) -> None:

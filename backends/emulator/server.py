@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import boto3
 from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import snapshot
 from .algorithms.images import resolve_image
 from .executor import embedded_s3
 from .executor.clients import AwsClients
@@ -37,6 +39,13 @@ class EmulatorConfig:
     upstream: str | None = None  # e.g. a LocalStack endpoint for S3/Logs/STS/IAM instead of embedded moto
     max_running_jobs: int = 4
     runtimes_dir: Path | None = None  # image versions' XGBoost runtimes (None: $HARNESS_RUNTIMES_DIR or the default)
+    # Save the embedded S3 and Logs data in state_dir at stop and load it at start (see snapshot.py); an
+    # upstream keeps its own data.
+    persist_services: bool = True
+
+
+class SnapshotError(Exception):
+    """The saved S3 and Logs data could not be loaded at start."""
 
 
 class Emulator:
@@ -55,6 +64,9 @@ class Emulator:
         self.gateway = Gateway(api, services, self.config.region)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._saves_at_stop = False
+        self.restored: snapshot.SnapshotCounts | None = None  # what start() loaded from the state directory
+        self.saved: snapshot.SnapshotCounts | None = None  # what stop() saved there
         self._clients: AwsClients | None = None
         self.executor: Executor | None = None
 
@@ -81,25 +93,61 @@ class Emulator:
         self.training.executor = self.executor
         self.transforms.executor = self.executor
         self.executor.warm_up()
+        if self._persists:
+            self._restore_services()
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()
+        self._saves_at_stop = self._persists  # only a start that loaded the snapshot whole may replace it
         # The account's SageMaker execution role, so SDK role checks pass with no setup (see iam.py).
         ensure_execution_role(services_url, self.config.region)
         return self
 
+    def _restore_services(self) -> None:
+        """Load the saved S3 and Logs data before the endpoint answers anyone, so nobody sees it half loaded:
+        through a private loopback server of the same gateway (requests to the endpoint wait meanwhile)."""
+        private = make_server("127.0.0.1", 0, self.gateway, threaded=True)
+        thread = threading.Thread(target=private.serve_forever, name="gateway-restore", daemon=True)
+        thread.start()
+        try:
+            self.restored = snapshot.restore(AwsClients(f"http://127.0.0.1:{private.server_port}"),
+                                             self.config.state_dir)
+        except Exception as exc:
+            self.stop()
+            where = self.config.state_dir / snapshot.SNAPSHOT_DIR
+            raise SnapshotError(f"Could not load the saved S3 and CloudWatch Logs data from {where}: {exc}. "
+                                "Move that directory away to start without it.") from exc
+        finally:
+            private.shutdown()
+            private.server_close()
+            thread.join(5)
+
     def stop(self) -> None:
-        """Stop running jobs (they end Stopped), stop serving, close the store."""
+        """Stop running jobs (they end Stopped), save the embedded services' data, stop serving, close the store."""
         if self.executor is not None:
             self.executor.shutdown()
+        if self._saves_at_stop and self._clients is not None:
+            self._saves_at_stop = False
+            try:
+                self.saved = snapshot.save(self._clients, self.config.state_dir, self._log_regions())
+            except Exception:
+                log.exception("could not save the S3 and CloudWatch Logs data in %s", self.config.state_dir)
         if self._clients is not None:
             embedded_s3.forget(self._clients.endpoint_url)
         if self._server is not None:
-            self._server.shutdown()
+            if self._thread is not None:  # shutdown() waits for serve_forever() to return: only once it ran
+                self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(5)
         self.store.close()
         self._server = None
+
+    @property
+    def _persists(self) -> bool:
+        return self.config.persist_services and not self.config.upstream
+
+    def _log_regions(self) -> list[str]:
+        return sorted({self.config.region, *boto3.session.Session().get_available_regions("logs")})
 
     def wait(self) -> None:
         """Block until the server thread ends (Ctrl-C in the CLI)."""

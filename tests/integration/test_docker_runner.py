@@ -47,7 +47,7 @@ def fake_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def emu(fake_docker: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(state_dir=tmp_path_factory.mktemp("byoc-state"))) as emulator:
+    with Emulator(EmulatorConfig(state_dir=tmp_path_factory.mktemp("byoc-state"), persist_services=False)) as emulator:
         s3 = make_client("s3", emulator.endpoint_url)
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=TRAIN_ROWS)
@@ -273,7 +273,7 @@ def real_image() -> str:
 @pytest.mark.docker
 def test_a_real_container_trains_and_serves(real_image: str, tmp_path: Path) -> None:
     os.environ.pop("HARNESS_DOCKER", None)
-    with Emulator(EmulatorConfig(state_dir=tmp_path)) as emulator:
+    with Emulator(EmulatorConfig(state_dir=tmp_path, persist_services=False)) as emulator:
         s3 = make_client("s3", emulator.endpoint_url)
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=TRAIN_ROWS)

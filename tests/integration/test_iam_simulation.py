@@ -23,7 +23,7 @@ TRAINING_ACTIONS = ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "ec
 @pytest.fixture(scope="module")
 def iam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     state: Path = tmp_path_factory.mktemp("iam-state")
-    with Emulator(EmulatorConfig(state_dir=state)) as emulator:
+    with Emulator(EmulatorConfig(state_dir=state, persist_services=False)) as emulator:
         yield make_client("iam", emulator.endpoint_url)
 
 

@@ -163,11 +163,11 @@ def test_jobs_survive_a_restart(tmp_path: Any, unique: Any) -> None:
     """A second emulator on the same state directory sees every job of the first."""
     state = tmp_path / "state"
     name = unique("durable")
-    with Emulator(EmulatorConfig(state_dir=state)) as first:
+    with Emulator(EmulatorConfig(state_dir=state, persist_services=False)) as first:
         client = make_client("sagemaker", first.endpoint_url)
         client.create_training_job(**training_request(name, "bkt", "s3://bkt/none/train.csv"))
         job = wait_training(client, name)
-    with Emulator(EmulatorConfig(state_dir=state)) as second:
+    with Emulator(EmulatorConfig(state_dir=state, persist_services=False)) as second:
         again = make_client("sagemaker", second.endpoint_url).describe_training_job(TrainingJobName=name)
     again.pop("ResponseMetadata")
     job.pop("ResponseMetadata")

@@ -24,7 +24,7 @@ def test_binds_loopback_unless_told_otherwise(tmp_path: Path) -> None:
     assert EmulatorConfig().host == "127.0.0.1"
     host_option = next(p for p in serve.params if p.name == "host")
     assert host_option.default == "127.0.0.1"
-    with Emulator(EmulatorConfig(state_dir=tmp_path)) as emulator:
+    with Emulator(EmulatorConfig(state_dir=tmp_path, persist_services=False)) as emulator:
         assert emulator._server is not None
         assert emulator._server.server_address[0] == "127.0.0.1"
 
@@ -44,7 +44,7 @@ def test_request_bodies_are_bounded(emulator: Any) -> None:
 def test_s3_keys_cannot_escape_the_workspace(tmp_path: Path, unique: Any) -> None:
     """Run on embedded moto: it stores keys with `..` as given (LocalStack normalises them away on the way in)."""
     name = unique("escape")
-    with Emulator(EmulatorConfig(state_dir=tmp_path)) as emulator:
+    with Emulator(EmulatorConfig(state_dir=tmp_path, persist_services=False)) as emulator:
         s3, sagemaker = make_client("s3", emulator.endpoint_url), make_client("sagemaker", emulator.endpoint_url)
         s3.create_bucket(Bucket="hostile")
         s3.put_object(Bucket="hostile", Key=f"in/{name}/../../../../../../tmp/{name}-escaped.csv", Body=b"1,2\n")

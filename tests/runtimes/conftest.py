@@ -50,7 +50,8 @@ def runtime(runtime_store: RuntimeStore, runtime_version: str) -> Runtime:
 @pytest.fixture(scope="session")
 def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """An emulator (embedded moto) whose jobs run in the runtimes of `.runtimes/`."""
-    config = EmulatorConfig(state_dir=tmp_path_factory.mktemp("runtime-state"), runtimes_dir=RUNTIMES_DIR)
+    config = EmulatorConfig(state_dir=tmp_path_factory.mktemp("runtime-state"), runtimes_dir=RUNTIMES_DIR,
+                            persist_services=False)
     with Emulator(config) as emulator:
         yield emulator
 
