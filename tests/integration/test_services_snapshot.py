@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +23,36 @@ LARGE = os.urandom(6 * 1024 * 1024)
 TRAIN = b"".join(f"{i % 7}.5,{i},{i * 2}\n".encode() for i in range(60))
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.send_signal(signal.SIGTERM)  # what Ctrl-C, `docker stop` and service managers send
-    assert server.wait(60) == 0
-
-
-def _clients(port: int, region: str = "us-east-1") -> tuple[Any, Any, Any]:
+@contextmanager
+def _running(state: Path, crash: bool = False) -> Iterator[Callable[..., tuple[Any, Any, Any]]]:
+    """`harness serve` on `state`, giving (s3, logs, sagemaker) clients per region; stopped cleanly (SIGTERM, what
+    Ctrl-C, `docker stop` and service managers send) or, with `crash`, killed with SIGKILL."""
+    port = free_port()
+    server = serve(state, port)
     endpoint = f"http://127.0.0.1:{port}"
-    return (make_client("s3", endpoint, region), make_client("logs", endpoint, region),
-            make_client("sagemaker", endpoint, region))
+
+    def clients(region: str = "us-east-1") -> tuple[Any, Any, Any]:
+        return (make_client("s3", endpoint, region), make_client("logs", endpoint, region),
+                make_client("sagemaker", endpoint, region))
+
+    try:
+        yield clients
+    finally:
+        server.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+        code = server.wait(60)
+        assert code == (-signal.SIGKILL if crash else 0)
 
 
 def test_objects_logs_and_model_artifacts_survive_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    port = free_port()
-    server = serve(state, port)
-    try:
-        s3, logs, sagemaker = _clients(port)
+    with _running(state) as clients:
+        s3, logs, sagemaker = clients()
         s3.create_bucket(Bucket="keep-us")
         s3.put_object(Bucket="keep-us", Key="dir/sub/small.json", Body=b'{"a": 1}', ContentType="application/json",
                       Metadata={"owner": "tests"})
         s3.put_object(Bucket="keep-us", Key="large.bin", Body=LARGE)
         s3.put_object(Bucket="keep-us", Key="train/train.csv", Body=TRAIN)
-        europe, _, _ = _clients(port, "eu-west-1")
+        europe, _, _ = clients("eu-west-1")
         europe.create_bucket(Bucket="keep-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         europe.put_object(Bucket="keep-eu", Key="empty", Body=b"")
         logs.create_log_group(logGroupName="/my/app")
@@ -57,14 +66,10 @@ def test_objects_logs_and_model_artifacts_survive_a_restart(tmp_path: Path) -> N
         assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
         artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
         model = s3.get_object(Bucket="keep-us", Key=artifact.split("/", 3)[3])["Body"].read()
-    finally:
-        _stop(server)
     assert (state / SNAPSHOT_DIR / "manifest.json").exists()
 
-    port = free_port()
-    server = serve(state, port)
-    try:
-        s3, logs, sagemaker = _clients(port)
+    with _running(state) as clients:
+        s3, logs, sagemaker = clients()
         small = s3.get_object(Bucket="keep-us", Key="dir/sub/small.json")
         assert small["Body"].read() == b'{"a": 1}'
         assert small["ContentType"] == "application/json" and small["Metadata"] == {"owner": "tests"}
@@ -82,38 +87,23 @@ def test_objects_logs_and_model_artifacts_survive_a_restart(tmp_path: Path) -> N
         messages = [e["message"] for e in logs.get_log_events(
             logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream, startFromHead=True)["events"]]
         assert any("#011train-rmse:" in m for m in messages)
-    finally:
-        _stop(server)
 
 
 def test_a_crash_keeps_the_last_clean_stops_data(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    port = free_port()
-    server = serve(state, port)
-    try:
-        s3, _, _ = _clients(port)
+    with _running(state) as clients:
+        s3, _, _ = clients()
         s3.create_bucket(Bucket="crash-keep")
         s3.put_object(Bucket="crash-keep", Key="one", Body=b"1")
-    finally:
-        _stop(server)
-    port = free_port()
-    server = serve(state, port)
-    try:
-        s3, _, _ = _clients(port)
+    with _running(state, crash=True) as clients:  # kill -9: nothing of this run is saved
+        s3, _, _ = clients()
         assert s3.get_object(Bucket="crash-keep", Key="one")["Body"].read() == b"1"
         s3.put_object(Bucket="crash-keep", Key="two", Body=b"2")
-    finally:
-        server.kill()  # kill -9: nothing is saved
-        server.wait()
-    port = free_port()
-    server = serve(state, port)
-    try:
-        s3, _, _ = _clients(port)
+    with _running(state) as clients:
+        s3, _, _ = clients()
         assert s3.get_object(Bucket="crash-keep", Key="one")["Body"].read() == b"1"
         with pytest.raises(ClientError, match="NoSuchKey"):
             s3.get_object(Bucket="crash-keep", Key="two")
-    finally:
-        _stop(server)
 
 
 def test_an_unreadable_snapshot_stops_the_start_with_one_line(tmp_path: Path) -> None:
