@@ -131,6 +131,39 @@ def wait_training(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, 
     raise AssertionError(f"training job {name} did not finish in {timeout} s")
 
 
+def wait_transform(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
+        if job["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"transform job {name} did not finish in {timeout} s")
+
+
+TRAINING_LOGS = "/aws/sagemaker/TrainingJobs"
+TRANSFORM_LOGS = "/aws/sagemaker/TransformJobs"
+
+
+def job_log(logs: Any, group: str, name: str) -> list[str]:
+    """The messages a job wrote to CloudWatch Logs: every stream named `<name>/...` in `group`, in order."""
+    messages: list[str] = []
+    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{name}/")["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True,
+                                     limit=10000)["events"]
+        messages += [event["message"] for event in events]
+    return messages
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (Linux /proc); a zombie, exited but not yet reaped by its parent, does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def booster_from_artifact(s3: Any, uri: str) -> Any:
     """The `xgboost-model` inside a model.tar.gz on S3, loaded as the container loads it (pickle, else
     XGBoost's own format)."""

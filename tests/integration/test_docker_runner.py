@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from backends.emulator.server import Emulator, EmulatorConfig
-from tests.conftest import ROLE, make_client, wait_training
+from tests.conftest import ROLE, make_client, wait_training, wait_transform
 
 BYOC = Path(__file__).resolve().parents[1] / "byoc"
 FAKE_IMAGE = "harness-test/byoc:1"
@@ -104,16 +104,6 @@ def train_and_transform(endpoint: str, image: str, name: str) -> tuple[dict[str,
     if transform["TransformJobStatus"] == "Completed":
         output = s3.get_object(Bucket=BUCKET, Key=f"{name}-out/test.csv.out")["Body"].read()
     return training, transform, output
-
-
-def wait_transform(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"transform job {name} did not finish in {timeout} s")
 
 
 # -- through the fake client ---------------------------------------------------------------------------------

@@ -20,26 +20,19 @@ from hypothesis import strategies as st
 from harness.requests import TransformConfig, model_request, transform_job_request
 from tests.conftest import (
     ROLE,
+    TRANSFORM_LOGS,
     XGB_17,
     XGB_LEGACY,
     booster_from_artifact,
     boston_frames,
+    job_log,
     upload_csv,
     wait_training,
+    wait_transform,
 )
 from tests.integration.requests import training_request
 
 TERMINAL = ("Completed", "Failed", "Stopped")
-
-
-def wait_transform(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] in TERMINAL:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"transform job {name} did not finish in {timeout} s")
 
 
 def _get(s3: Any, uri: str) -> bytes:
@@ -154,7 +147,7 @@ def test_model_server_workers_give_the_output_of_one_process(sagemaker: Any, s3:
                          max_concurrent_transforms=concurrency)
         assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
         outputs[concurrency] = _get(s3, f"{output}large.csv.out")
-        booted = [line for line in _log_lines(logs, "/aws/sagemaker/TransformJobs", name)
+        booted = [line for line in job_log(logs, TRANSFORM_LOGS, name)
                   if "Booting model server worker with pid" in line]
         workers = min(concurrency, os.cpu_count() or 1)
         assert len(booted) == (workers if workers > 1 else 0)
@@ -172,7 +165,7 @@ def test_model_server_workers_follow_the_containers_setting(sagemaker: Any, s3: 
     sagemaker.create_transform_job(**request, Environment={"SAGEMAKER_MODEL_SERVER_WORKERS": "3"})
     job = wait_transform(sagemaker, name)
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
-    booted = [line for line in _log_lines(logs, "/aws/sagemaker/TransformJobs", name)
+    booted = [line for line in job_log(logs, TRANSFORM_LOGS, name)
               if "Booting model server worker with pid" in line]
     assert len(booted) == 3
     assert _get(s3, f"{output}large.csv.out") == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
@@ -185,14 +178,6 @@ def test_model_server_workers_follow_the_containers_setting(sagemaker: Any, s3: 
     assert job["TransformJobStatus"] == "Failed"
     assert job["FailureReason"] == ("ClientError: The model server did not start: SAGEMAKER_MODEL_SERVER_WORKERS "
                                     "must be a positive integer, got 'many'")
-
-
-def _log_lines(logs: Any, group: str, job_name: str) -> list[str]:
-    lines = []
-    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job_name)["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
-        lines += [event["message"] for event in events["events"]]
-    return lines
 
 
 _references: dict[str, bytes] = {}

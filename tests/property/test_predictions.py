@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 from fixtures.strategies import Dataset, classification_datasets, regression_datasets, xgboost_hyperparameters
 from harness.requests import TrainingConfig, TransformConfig, model_request, training_job_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, wait_training
-from tests.integration.test_transform_jobs import wait_transform
+from tests.conftest import ROLE, XGB_17, wait_training, wait_transform
 
 CASES = st.one_of(
     st.tuples(regression_datasets(), xgboost_hyperparameters("reg:squarederror")),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import XGB_17, wait_training
+from tests.conftest import TRAINING_LOGS, XGB_17, job_log, wait_training
 from tests.integration.requests import training_request
 
 HYPERPARAMETERS = {"num_round": "5", "objective": "reg:squarederror"}
@@ -28,11 +28,7 @@ def _train(sagemaker: Any, s3: Any, bucket: str, name: str, files: dict[str, byt
 
 
 def _log(logs: Any, name: str) -> str:
-    stream = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
-                                       logStreamNamePrefix=f"{name}/")["logStreams"][0]["logStreamName"]
-    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream,
-                                 startFromHead=True, limit=10000)["events"]
-    return "\n".join(event["message"] for event in events)
+    return "\n".join(job_log(logs, TRAINING_LOGS, name))
 
 
 GOOD_ROWS = b"".join(f"{i % 7}.5,{i},{i * 2}\n".encode() for i in range(50))

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from harness.requests import TransformConfig, model_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, free_port, make_client, serve, upload_csv, wait_training
+from tests.conftest import ROLE, XGB_17, free_port, make_client, serve, upload_csv, wait_training, wait_transform
 from tests.integration.requests import training_request
-from tests.integration.test_transform_jobs import wait_transform
 
 TRAINING_JOBS = 50
 TRANSFORM_JOBS = 20

@@ -13,10 +13,10 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from bench.datasets import generate, training_csv_bytes
+from bench.sampling import tree_pids
 from harness.requests import TransformConfig, model_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, upload_csv, wait_training
+from tests.conftest import ROLE, XGB_17, process_alive, upload_csv, wait_training, wait_transform
 from tests.integration.requests import training_request
-from tests.integration.test_transform_jobs import wait_transform
 
 
 def test_stop_while_downloading(sagemaker: Any, s3: Any, bucket: str, unique: Any) -> None:
@@ -96,44 +96,14 @@ def test_stop_transform_while_it_starts(sagemaker: Any, s3: Any, bucket: str, un
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"races/{name}/out/")
 
 
-def _children() -> dict[int, set[int]]:
-    """Each process's children (Linux /proc)."""
-    children: dict[int, set[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, set()).add(int(entry.name))
-    return children
-
-
 def _job_with_workers(before: set[int]) -> set[int]:
-    """A new process of this test's process tree with two children (a transform job and its workers), or {}."""
-    children = _children()
-    tree: set[int] = set()
-    pending = [os.getpid()]
-    while pending:
-        for child in children.get(pending.pop(), set()) - tree:
-            tree.add(child)
-            pending.append(child)
-    for pid in tree - before:
-        if len(children.get(pid, set())) >= 2:
-            return {pid, *children[pid]}
+    """A process new in this test's process tree since `before` with two descendants (a transform job and its
+    model server workers), with them; empty if there is none yet."""
+    for pid in set(tree_pids(os.getpid())) - before:
+        descendants = set(tree_pids(pid))
+        if len(descendants) >= 3:
+            return descendants
     return set()
-
-
-def _alive(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state not in ("Z", "X"):
-            alive.add(pid)
-    return alive
 
 
 def test_stop_transform_while_its_model_server_workers_run(sagemaker: Any, s3: Any, bucket: str, unique: Any,
@@ -150,7 +120,7 @@ def test_stop_transform_while_its_model_server_workers_run(sagemaker: Any, s3: A
     sagemaker.create_model(**model_request(name, XGB_17, job["ModelArtifacts"]["S3ModelArtifacts"], ROLE))
     files = generate(tmp_path, 48)
     s3.upload_file(str(files.test), bucket, f"races/{name}/test/test.csv")
-    before = set().union(*_children().values())
+    before = set(tree_pids(os.getpid()))
     request = transform_job_request(TransformConfig(
         job_name=name, model_name=name, input_uri=f"s3://{bucket}/races/{name}/test/",
         output_path=f"s3://{bucket}/races/{name}/out/", max_payload_mb=1, max_concurrent_transforms=2))
@@ -165,7 +135,7 @@ def test_stop_transform_while_its_model_server_workers_run(sagemaker: Any, s3: A
     transform = wait_transform(sagemaker, name)
     assert transform["TransformJobStatus"] == "Stopped"
     deadline = time.monotonic() + 30
-    while _alive(processes) and time.monotonic() < deadline:
+    while any(map(process_alive, processes)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(processes)
+    assert not any(map(process_alive, processes))
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=f"races/{name}/out/")

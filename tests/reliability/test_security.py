@@ -13,9 +13,8 @@ from typing import Any
 from backends.emulator.server import Emulator, EmulatorConfig
 from harness.cli import serve
 from harness.requests import TransformConfig, model_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, make_client, wait_training
+from tests.conftest import ROLE, XGB_17, make_client, wait_training, wait_transform
 from tests.integration.requests import training_request
-from tests.integration.test_transform_jobs import wait_transform
 
 ROOT = Path(__file__).resolve().parents[2]
 

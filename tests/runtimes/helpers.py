@@ -13,8 +13,7 @@ from backends.emulator.algorithms.images import image_uri
 from backends.emulator.runtimes import Runtime
 from backends.emulator.runtimes.runner_env import runner_environment, runner_path
 from harness.requests import TrainingConfig, TransformConfig, model_request, training_job_request, transform_job_request
-from tests.conftest import REGION, ROLE, wait_training
-from tests.integration.test_transform_jobs import wait_transform
+from tests.conftest import REGION, ROLE, TRAINING_LOGS, TRANSFORM_LOGS, job_log, wait_training, wait_transform
 
 DIRECT = Path(__file__).with_name("direct_xgboost.py")
 CONTAINER_MODEL = Path(__file__).with_name("container_model.py")
@@ -75,16 +74,8 @@ def run_in_runtime(runtime: Runtime, arguments: list[str]) -> Any:
 
 
 def training_log(clients: dict[str, Any], name: str) -> list[str]:
-    return _job_log(clients, "/aws/sagemaker/TrainingJobs", name)
+    return job_log(clients["logs"], TRAINING_LOGS, name)
 
 
 def transform_log(clients: dict[str, Any], name: str) -> list[str]:
-    return _job_log(clients, "/aws/sagemaker/TransformJobs", name)
-
-
-def _job_log(clients: dict[str, Any], group: str, name: str) -> list[str]:
-    logs = clients["logs"]
-    streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=name)
-    stream = streams["logStreams"][0]["logStreamName"]
-    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True, limit=10000)["events"]
-    return [event["message"] for event in events]
+    return job_log(clients["logs"], TRANSFORM_LOGS, name)

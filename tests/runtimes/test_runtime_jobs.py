@@ -16,8 +16,7 @@ from backends.emulator.algorithms.xgboost.versions import VERSIONS, ModelFormat
 from backends.emulator.runtimes import Runtime
 from backends.emulator.server import Emulator, EmulatorConfig
 from harness.requests import TransformConfig, model_request, transform_job_request
-from tests.conftest import REGION, ROLE, boston_frames, make_client, wait_training
-from tests.integration.test_transform_jobs import wait_transform
+from tests.conftest import REGION, ROLE, boston_frames, make_client, wait_training, wait_transform
 from tests.runtimes.conftest import BUCKET
 from tests.runtimes.helpers import (
     CONTAINER_MODEL,

@@ -15,6 +15,7 @@ import pytest
 
 from backends.emulator.executor.model_workers import ModelWorkers
 from backends.emulator.executor.transform_files import InvocationError
+from tests.conftest import process_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,18 +26,6 @@ def _answer(payload: bytes) -> bytes:
     if payload == b"die":
         os._exit(3)
     return f"{os.getpid()}:".encode() + payload[::-1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")  # a zombie has exited; its parent has not reaped it yet
 
 
 def test_concurrent_requests_are_answered_by_several_workers() -> None:
@@ -50,7 +39,7 @@ def test_concurrent_requests_are_answered_by_several_workers() -> None:
         assert body == payload[::-1]
         assert int(pid) in workers.pids
     assert len({answer.partition(b":")[0] for answer in answers}) > 1  # the work was shared
-    assert not any(_alive(pid) for pid in workers.pids)  # close() ended them
+    assert not any(process_alive(pid) for pid in workers.pids)  # close() ended them
 
 
 def test_a_workers_error_reaches_the_caller_and_the_worker_carries_on() -> None:
@@ -85,13 +74,13 @@ def test_workers_die_with_a_killed_job_process(tmp_path: Path) -> None:
     job = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert job.stdout is not None
     pids = [int(pid) for pid in job.stdout.readline().split()]
-    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    assert len(pids) == 2 and all(process_alive(pid) for pid in pids)
     job.send_signal(signal.SIGKILL)
     job.wait()
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(process_alive(pid) for pid in pids)
 
 
 def test_count_must_be_positive() -> None:
