@@ -122,23 +122,23 @@ def upload_csv(s3: Any, bucket: str, key: str, frame: Any) -> str:
 
 
 def wait_training(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"training job {name} did not finish in {timeout} s")
+    return _wait(lambda: sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus",
+                 f"training job {name}", timeout)
 
 
 def wait_transform(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
+    return _wait(lambda: sagemaker.describe_transform_job(TransformJobName=name), "TransformJobStatus",
+                 f"transform job {name}", timeout)
+
+
+def _wait(describe: Callable[[], dict[str, Any]], status_key: str, what: str, timeout: float) -> dict[str, Any]:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        job: dict[str, Any] = sagemaker.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+        job = describe()
+        if job[status_key] in ("Completed", "Failed", "Stopped"):
             return job
         time.sleep(0.05)
-    raise AssertionError(f"transform job {name} did not finish in {timeout} s")
+    raise AssertionError(f"{what} did not finish in {timeout} s")
 
 
 TRAINING_LOGS = "/aws/sagemaker/TrainingJobs"
