@@ -1,8 +1,8 @@
 """Runtimes for the tests: installed once into `.runtimes/` at the repository root (git-ignored) and kept
 there across sessions. A runtime that cannot be installed fails the tests that need it.
 
-The default run tests the 1.7-1 runtime only; `--all-runtimes` tests every image version's, and
-`--runtimes 0.90-1,1.0-1` the ones named.
+The default run tests the runtimes of the seed image (`1`, XGBoost 0.72) and of 1.7-1; `--all-runtimes` tests
+every image version's, and `--runtimes 0.90-1,1.0-1` the ones named.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import make_client
 
 RUNTIMES_DIR = Path(__file__).resolve().parents[2] / ".runtimes"
-DEFAULT_VERSIONS = ["1.7-1"]
+DEFAULT_VERSIONS = ["1", "1.7-1"]
 # Image versions whose runtime installs on this machine's Pythons (see backends/emulator/runtimes/catalog.py).
 ALL_VERSIONS = ["1", "0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0"]
 
@@ -32,6 +32,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         else:
             versions = DEFAULT_VERSIONS
         metafunc.parametrize("runtime_version", versions, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `runtime_versions(...)` states what only those image versions' containers do (a reference
+    exists for them only): it is deselected, not skipped, for the other runtimes chosen."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("runtime_versions")
+        callspec = getattr(item, "callspec", None)
+        version = callspec.params.get("runtime_version") if callspec is not None else None
+        if marker is not None and version is not None and version not in marker.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,8 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ class LoadedModel:
     version: ContainerVersion
     iteration_limit: int  # 0: all trees; otherwise predict with the first `iteration_limit` rounds
     tree_limit: int = 0  # the same limit in trees (`best_ntree_limit`), as XGBoost < 2.0 takes it
+    # One request at a time reaches XGBoost, as in the container, whose model server workers each answer one
+    # request at a time: releases before 1.4 give wrong predictions when one Booster predicts from several
+    # threads at once. Parallelism comes from worker processes (`executor.model_workers`), each with its own.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def num_features(self) -> int:
@@ -106,16 +111,17 @@ def predict(
 ) -> InvocationResult:
     if len(payload) == 0:
         return InvocationResult(204, b"", _FLASK_DEFAULT_MIMETYPE)
-    try:
-        dmatrix, data_format = parse_payload(payload, content_type, model.version)
-    except Exception as e:
-        return InvocationResult(415, str(e).encode(), _FLASK_DEFAULT_MIMETYPE)
-    try:
-        predictions = _predict(model, dmatrix, data_format)
-    except Exception as e:
-        return InvocationResult(
-            400, f"Unable to evaluate payload provided: {e}".encode(), _FLASK_DEFAULT_MIMETYPE
-        )
+    with model.lock:
+        try:
+            dmatrix, data_format = parse_payload(payload, content_type, model.version)
+        except Exception as e:
+            return InvocationResult(415, str(e).encode(), _FLASK_DEFAULT_MIMETYPE)
+        try:
+            predictions = _predict(model, dmatrix, data_format)
+        except Exception as e:
+            return InvocationResult(
+                400, f"Unable to evaluate payload provided: {e}".encode(), _FLASK_DEFAULT_MIMETYPE
+            )
 
     values = predictions.tolist()
     if model.version.response_style is ResponseStyle.COMMA_JOINED:
