@@ -4,8 +4,17 @@ only: `write` trains with `xgb.train` and saves the model as that image's train.
 else `Booster().load_model`) and predicts with `best_ntree_limit` as it does (`ntree_limit` up to 1.7,
 `iteration_range` from 2.0).
 
+`train` is the 1.3-1+ containers' training call (train.py `train_job` with callback.py `get_callbacks`):
+`xgb.train(..., evals=[train, validation], callbacks=[EvaluationMonitor(), EarlyStopping(save_best=True)],
+verbose_eval=False)` then `save_model`; `resave` is `Booster(model_file=).copy()` saved again (what `train`'s
+`return bst.copy()` does to a model); `attributes` reads a model's attributes.
+
 Usage: python container_model.py write '{"train": ..., "hyperparameters": {...}, "model": path, "protocol": n}'
        python container_model.py predict '{"model": path, "test": path}'
+       python container_model.py train '{"train": ..., "validation": ..., "hyperparameters": {...},
+                                         "stopping_metric": name or null, "model": path}'
+       python container_model.py resave '{"model": path, "to": path}'
+       python container_model.py attributes '{"model": path}'
 """
 
 import json
@@ -15,6 +24,7 @@ import sys
 
 import numpy as np
 import xgboost as xgb
+from direct_xgboost import typed  # this script's directory is on sys.path
 
 
 def release():
@@ -54,6 +64,34 @@ def predict(request):
     return [str([float(value) for value in row]) for row in predictions]
 
 
+def train(request):
+    hyperparameters = {name: typed(value) for name, value in request["hyperparameters"].items()}
+    rounds = hyperparameters.pop("num_round")
+    stopping_rounds = hyperparameters.pop("early_stopping_rounds", None)
+    dtrain = xgb.DMatrix(request["train"] + "?format=csv&label_column=0")
+    dval = xgb.DMatrix(request["validation"] + "?format=csv&label_column=0")
+    callbacks: list = [xgb.callback.EvaluationMonitor()]
+    if stopping_rounds and request["stopping_metric"]:
+        callbacks.append(xgb.callback.EarlyStopping(
+            rounds=stopping_rounds, data_name="validation", metric_name=request["stopping_metric"],
+            maximize=False, save_best=True))
+    booster = xgb.train(dict(hyperparameters, nthread=os.cpu_count()), dtrain, num_boost_round=rounds,
+                        evals=[(dtrain, "train"), (dval, "validation")], callbacks=callbacks, verbose_eval=False)
+    booster.save_model(request["model"])
+    rounds = len(booster.get_dump())  # one tree per round here; num_boosted_rounds() exists from 1.4
+    return {"rounds": rounds, "attributes": attributes(request)}
+
+
+def resave(request):
+    xgb.Booster(model_file=request["model"]).copy().save_model(request["to"])
+    return "ok"
+
+
+def attributes(request):
+    return xgb.Booster(model_file=request["model"]).attributes()
+
+
 if __name__ == "__main__":
-    action = {"write": write, "predict": predict}[sys.argv[1]]
+    actions = {"write": write, "predict": predict, "train": train, "resave": resave, "attributes": attributes}
+    action = actions[sys.argv[1]]
     print(json.dumps(action(json.loads(sys.argv[2]))))

@@ -95,7 +95,9 @@ class TrainingRun:
                 if self._stop.is_set():
                     raise _Stopped
                 if code != 0:
-                    self._fail(self._algorithm_error(code), started, shipper)
+                    # The algorithm's own failure text is already in the log (it logs it as it writes the file).
+                    reported = self.workspace.failure_message() is not None
+                    self._fail(self._algorithm_error(code), started, shipper, to_log=not reported)
                     return
                 self._advance("Uploading", status.UPLOADING)
                 self._upload_model(job)
@@ -159,8 +161,8 @@ class TrainingRun:
         else:
             self._finish("Stopped", status.STOPPED, started, shipper)
 
-    def _fail(self, reason: str, started: float | None, shipper: LogShipper | None) -> None:
-        if shipper is not None:
+    def _fail(self, reason: str, started: float | None, shipper: LogShipper | None, to_log: bool = True) -> None:
+        if shipper is not None and to_log:
             with contextlib.suppress(OSError):
                 shipper.write(reason)
         self._finish("Failed", status.FAILED, started, shipper, FailureReason=reason[:MAX_FAILURE_REASON])

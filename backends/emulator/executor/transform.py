@@ -155,7 +155,11 @@ class TransformRun:
         if shipper is not None:
             try:
                 if "FailureReason" in fields:
-                    shipper.write(fields["FailureReason"])
+                    shipper.pump(final=True)
+                    # A failure the model process reported is in the log already (its traceback's last line).
+                    reason: str = fields["FailureReason"]
+                    if reason.partition(": ")[2] not in "\n".join(shipper.lines):
+                        shipper.write(reason)
                 shipper.pump(final=True)
             except Exception:
                 log.exception("could not ship the last log lines of %s", self.name)

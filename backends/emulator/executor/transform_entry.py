@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import traceback
 from pathlib import Path
 from typing import Any
 
 from ..algorithms.xgboost import serving
 from ..algorithms.xgboost.log import CONTAINER_ROOT
+from ..algorithms.xgboost.tracebacks import container_traceback
+from ..algorithms.xgboost.versions import VERSIONS, get_version
 from ..transform.batching import payload_bytes
 from ..transform.pipeline import TransformSettings
 from ..transform.settings import BatchStrategy, SplitType
@@ -41,13 +42,13 @@ def run_transform_job(workspace: str, version: str) -> int:
         settings = TransformSettings.from_request(request)
         model = serving.load_model(root / "model", version)
     except Exception as exc:
-        _write_failure(root, f"Unable to load model: {exc}", traceback.format_exc())
+        _write_failure(root, f"Unable to load model: {exc}", exc, version)
         return 1
     concurrency = request.get("MaxConcurrentTransforms") or os.cpu_count() or 1
     try:
         server_workers = _server_workers(request)
     except ValueError as exc:
-        _write_failure(root, f"The model server did not start: {exc}", traceback.format_exc())
+        _write_failure(root, f"The model server did not start: {exc}", exc, version)
         return 1
 
     def invoke(payload: bytes) -> bytes:
@@ -95,8 +96,13 @@ def _worker_count(root: Path, relatives: list[str], settings: TransformSettings,
     return workers if largest > limit else 1
 
 
-def _write_failure(root: Path, message: str, trace: str) -> None:
-    # The container's model directory is /opt/ml/model: name it so rather than this workspace.
+def _write_failure(root: Path, message: str, error: BaseException, version: str) -> None:
+    # The traceback as the container's model server would log it (its module paths, never this emulator's);
+    # the container's model directory is /opt/ml/model: name it so rather than this workspace.
+    try:
+        rules = get_version(version)
+    except ValueError:
+        rules = VERSIONS["1.7-1"]
     model_dir = str(root / "model")
-    print(trace.replace(model_dir, f"{CONTAINER_ROOT}/model"), flush=True)
+    print(container_traceback(error, rules).replace(model_dir, f"{CONTAINER_ROOT}/model"), flush=True)
     (root / "failure").write_text(message.replace(model_dir, f"{CONTAINER_ROOT}/model"))

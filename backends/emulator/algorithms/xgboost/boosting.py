@@ -50,8 +50,22 @@ class BoostingResult:
     rounds: int  # rounds trained
 
 
+# XGBoost 1.6+ `train(feval=)` warns (training.py `_configure_custom_metric`); Python prints the warning and the
+# source line of its call, `warnings.warn(` (the call's first line from Python 3.8).
+FEVAL_DEPRECATION = (
+    "`feval` is deprecated, use `custom_metric` instead.  They have different behavior when custom objective is "
+    "also used.See https://xgboost.readthedocs.io/en/latest/tutorials/custom_metric_obj.html for details on the "
+    "`custom_metric`."
+)
+
+
 def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
     relayed: set[str] = set()
+    if setup.plan.container_metrics and setup.version.feval_warning_line:
+        # The container passes its own metrics as `feval`; the warning comes before the Booster is made.
+        source = f"{setup.version.site_packages}/xgboost/training.py:{setup.version.feval_warning_line}"
+        log.line(f"{source}: UserWarning: {FEVAL_DEPRECATION}")
+        log.line("  warnings.warn(")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         booster = library.booster(setup.params, [setup.dtrain] + [d for d, _ in setup.evals])

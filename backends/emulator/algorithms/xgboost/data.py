@@ -35,6 +35,8 @@ from .log import ContainerLog
 from .versions import ChannelLayout, ContainerVersion
 
 MAX_FOLDER_DEPTH = 3
+# Where the 1.7-1+ containers link a channel's files (here the files are read where they are).
+LINKS_DIR = "/tmp/sagemaker_xgboost_input_data"
 # Characters of XGBoost's text-input URI syntax: file list, arguments, cache file.
 _URI_SYNTAX = re.compile(r"[;?#]")
 
@@ -73,8 +75,15 @@ def validate_channel_files(path: Path, data_format: DataFormat, log: ContainerLo
 def load_channel(
     path: Path, data_format: DataFormat, version: ContainerVersion, log: ContainerLog, csv_weights: int = 0
 ) -> xgb.DMatrix:
-    files = channel_files(path, version, log)
-    log.info(f"files path: {path}")
+    if version.channel_layout is ChannelLayout.NESTED:
+        # 1.7-1+ link every file into one directory, which XGBoost then reads (data_utils.py).
+        log.info(f"File path {path} of input files")
+        _log_links(path, log, depth=1)
+        files = channel_files(path, version, log)
+        log.info(f"files path: {LINKS_DIR}")
+    else:
+        files = channel_files(path, version, log)
+        log.info(f"files path: {path}")
     if data_format is DataFormat.CSV:
         dmatrix = _load_csv(files, csv_weights, log)
     elif data_format is DataFormat.LIBSVM:
@@ -112,6 +121,22 @@ def channel_files(path: Path, version: ContainerVersion, log: ContainerLog) -> l
             "be loaded. Please adjust the folder structure accordingly."
         )
     return sorted(files)
+
+
+def _log_links(path: Path, log: ContainerLog, depth: int) -> None:
+    """The lines the container logs while linking `path`'s files into LINKS_DIR, folder by folder. Each link is
+    named after the file plus `hash()` of its path, which differs from process to process there too."""
+    if path.is_file():
+        link = f"{LINKS_DIR}/{path.name}{hash(log.container_text(str(path)))}"
+        log.info(f"creating symlink between Path {path} and destination {link}")
+        return
+    log.info(f"Making smlinks from folder {path} to folder {LINKS_DIR}")
+    for entry in sorted(path.iterdir()):
+        if entry.is_dir():
+            if depth + 1 <= MAX_FOLDER_DEPTH:  # deeper folders are not linked (channel_files warns)
+                _log_links(entry, log, depth + 1)
+        elif entry.is_file():
+            _log_links(entry, log, depth)
 
 
 def sniff_delimiter(line: str, log: ContainerLog) -> str:

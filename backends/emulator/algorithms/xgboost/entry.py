@@ -2,20 +2,20 @@
 
 sagemaker-containers (which every image runs as its `train` entry point) catches any exception and writes
 `framework error: \\n<traceback>\\n<message>` to /opt/ml/output/failure; SageMaker shows its first 1024
-characters after "AlgorithmError: " as FailureReason. On success nothing is written. A stop (SIGTERM) is not a
-failure: the process ends with the container's exit code and no failure file.
+characters after "AlgorithmError: " as FailureReason. The traceback reads as the container's (see tracebacks.py):
+its module paths under the image's Python, never this emulator's files. On success nothing is written. A stop
+(SIGTERM) is not a failure: the process ends with the container's exit code and no failure file.
 """
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
-from .errors import ToolkitError
 from .log import ContainerLog
 from .termination import TrainingTerminated
+from .tracebacks import container_paths, container_traceback
 from .training import train
-from .versions import ContainerVersion
+from .versions import VERSIONS, ContainerVersion, get_version
 
 FAILURE_PREFIX = "framework error: \n"
 
@@ -31,7 +31,7 @@ def run_training_job(
     except TrainingTerminated as stop:
         return stop.exit_code
     except Exception as e:
-        text = log.container_text(failure_text(e))
+        text = log.container_text(failure_text(e, _rules(version)))
         output = opt_ml / "output"
         output.mkdir(parents=True, exist_ok=True)
         (output / "failure").write_text(text)
@@ -41,11 +41,13 @@ def run_training_job(
     return 0
 
 
-def failure_text(error: BaseException) -> str:
-    # The three-argument form: the one-argument one needs Python 3.10, and the 0.72 runtime is 3.9.
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    if isinstance(error, ToolkitError):
-        # The traceback's frames are this emulator's; its last line names the class as the container does,
-        # so that the message users match on (e.g. in FailureReason) reads the same.
-        lines[-1] = f"{type(error).container_class_path}: {error}\n"
-    return FAILURE_PREFIX + "".join(lines) + "\n" + str(error)
+def failure_text(error: BaseException, version: ContainerVersion) -> str:
+    """sagemaker-containers' `"framework error: \n%s\n%s" % (traceback.format_exc(), str(e))`."""
+    return FAILURE_PREFIX + container_traceback(error, version) + "\n" + container_paths(str(error), version)
+
+
+def _rules(version: str | ContainerVersion) -> ContainerVersion:
+    try:
+        return get_version(version)
+    except ValueError:  # an unknown version fails the job; its traceback is shown with the newest 1.x paths
+        return VERSIONS["1.7-1"]

@@ -97,16 +97,32 @@ def predict(
     return result
 
 
-def record_best(booster: xgb.Booster, best_iteration: int, trees: int, early_stopped: bool) -> None:
-    """The attributes `xgb.train` of this release saves in the model after training.
+def trained_model(booster: xgb.Booster, release: str) -> xgb.Booster:
+    """The model as `xgb.train` of the image's `release` returns it.
 
-    1.6 and 1.7 store `best_ntree_limit` (and `best_iteration` when early stopping did not) in the model;
-    other releases keep such values as Python attributes only, which `save_model` does not write.
+    From 1.2 to 2.x `train` ends with `return bst.copy()`: the model is serialized and loaded again, which
+    rewrites parts of the trees (the left-child flag in a node's parent field) that `save_model` then writes.
+    0.72 ... 1.0 return the booster itself, and 3.x `bst.reset()`, which only frees training caches.
     """
-    if (1, 6) <= _RELEASE < (2, 0):
-        if not early_stopped:
-            booster.set_attr(best_iteration=str(best_iteration))
-        booster.set_attr(best_ntree_limit=str(trees))
+    if (1, 2) <= _parts(release) < (3, 0):
+        return booster.copy()
+    return booster
+
+
+def record_best(booster: xgb.Booster, release: str, best_iteration: int, trees: int, early_stopped: bool) -> None:
+    """The attributes `xgb.train` of the image's `release` leaves in the model after training, given those
+    the early-stopping callback set (`best_iteration`, `best_score`, on the model cut to its best round).
+
+    Read from each release's training.py and callback.py, and checked by running them: 1.5 ... 1.7 store
+    `best_iteration` and `best_ntree_limit` whether early stopping ran or not, because `save_best`'s slice of
+    the model drops the callback's `best_iteration` and `best_score` (XGBoosterSlice from 1.5), so `train`
+    takes the sliced model's last round as its best. 1.3 keeps the slice's attributes and stores none itself;
+    the legacy releases (<= 1.2) and 3.x store none either (Python attributes only).
+    """
+    if (1, 5) <= _parts(release) < (2, 0):
+        if early_stopped:
+            booster.set_attr(best_score=None)
+        booster.set_attr(best_iteration=str(best_iteration), best_ntree_limit=str(trees))
 
 
 def num_features(booster: xgb.Booster) -> int:

@@ -3,6 +3,8 @@
 The container configures Python logging with `[%(asctime)s:%(levelname)s] %(message)s` and the date format
 `%Y-%m-%d:%H:%M:%S`, and prints evaluation lines (`[0]\\ttrain-rmse:...`) bare. Both end up in the job's
 CloudWatch stream, so both go to one stream here, flushed per line so a log tail sees each round at once.
+smdebug, which the 1.3-1 ... 1.7-1 images import, logs with its own format
+(`[%Y-%m-%d %H:%M:%S.mmm <host>:<pid> INFO <file>:<line>] message`, smdebug/core/logger.py).
 
 A job runs in a workspace directory that stands for the container's /opt/ml; paths in its lines (`files path:
 /opt/ml/input/data/train`) are shown as the container shows them.
@@ -10,6 +12,7 @@ A job runs in a workspace directory that stands for the container's /opt/ml; pat
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 CONTAINER_ROOT = "/opt/ml"
+# The host name smdebug's lines show: a SageMaker training instance's (its EC2 private DNS name).
+CONTAINER_HOSTNAME = "ip-10-0-0-1.ec2.internal"
 
 
 class ContainerLog:
@@ -43,6 +48,13 @@ class ContainerLog:
         """A warning in XGBoost's own format (`[17:30:00] WARNING: ...`), which it prints itself."""
         stamp = time.strftime("%H:%M:%S", time.gmtime(self._clock()))
         self.line(f"[{stamp}] WARNING: {message}")
+
+    def smdebug(self, file: str, line: int, message: str) -> None:
+        """An INFO line of smdebug's logger, logged from `file`:`line` of smdebug."""
+        now = self._clock()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+        millis = int(now * 1000) % 1000
+        self.line(f"[{stamp}.{millis:03d} {CONTAINER_HOSTNAME}:{os.getpid()} INFO {file}:{line}] {message}")
 
     def line(self, text: str) -> None:
         """A bare line, as the container's `print` calls write it (evaluation results)."""

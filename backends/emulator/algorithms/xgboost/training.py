@@ -47,6 +47,9 @@ def train(opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog
 def _train(opt_ml: Path, rules: ContainerVersion, log: ContainerLog) -> None:
     config_dir = opt_ml / "input" / "config"
 
+    # Importing the training module imports smdebug, which logs before sagemaker-containers configures logging.
+    for file, line, message in rules.smdebug_lines:
+        log.smdebug(file, line, message)
     log.info("Imported framework sagemaker_xgboost_container.training")
     hyperparameters = _read_json(config_dir / "hyperparameters.json", default={})
     _log_non_json_values(hyperparameters, log)
@@ -98,6 +101,8 @@ class _Job:
         val_path = self.channel_dir("validation") if "validation" in channels else None
         if val_path is not None and self.version.checks_data_redundancy:
             self._warn_identical_files(train_path, val_path)
+        if self.version.logs_gpu_count:
+            self.log.info("Determined 0 GPU(s) available on the instance.")  # SM_NUM_GPUS of a CPU instance
 
         csv_weights = validated.get("csv_weights", 0)
         train_size = channel_size(train_path)
@@ -176,9 +181,10 @@ class _Job:
         self._save_model(result, setup.params)
 
     def _save_model(self, result: BoostingResult, params: Mapping[str, Any]) -> None:
-        booster = result.booster
+        release = self.version.xgboost_release
+        booster = library.trained_model(result.booster, release)
         trees = (result.best_iteration + 1) * int(params.get("num_parallel_tree", 1))
-        library.record_best(booster, result.best_iteration, trees, early_stopped=result.best_score is not None)
+        library.record_best(booster, release, result.best_iteration, trees, early_stopped=result.best_score is not None)
         if self.version.model_format is ModelFormat.PICKLE:
             # XGBoost <= 1.2's train() leaves these Python attributes on every model, early stopping or not;
             # they are pickled with the Booster's __dict__, and the inference server predicts with

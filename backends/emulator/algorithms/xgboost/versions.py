@@ -112,6 +112,15 @@ class ContainerVersion:
     response_style: ResponseStyle
     load_error_style: LoadErrorStyle
     shifts_one_based_libsvm: bool  # the master branch (3.2) shifts 1-based libsvm payload indices
+    # Where the image's Python keeps its packages (BRANCH:docker/<v>/final/Dockerfile.cpu): a failure's traceback
+    # shows the container's frames under it.
+    site_packages: str = "/miniconda3/lib/python3.7/site-packages"
+    # Lines smdebug logs when the training module imports it (smdebug.xgboost), as (file, line, message):
+    # images that install sagemaker-debugger and import its Hook from sagemaker_xgboost_container.callback.
+    smdebug_lines: tuple[tuple[str, int, str], ...] = ()
+    logs_gpu_count: bool = False  # "Determined 0 GPU(s) available on the instance." (1.5-1+)
+    # The line of the image's xgboost/training.py that warns "`feval` is deprecated" (0: that release does not).
+    feval_warning_line: int = 0
 
     @property
     def alias_map(self) -> dict[str, str]:
@@ -300,6 +309,17 @@ _CUSTOMER_ERRORS = (
     *_CUSTOMER_ERRORS_OLD[2:],
 )
 
+# sagemaker-debugger 1.0.29, which 1.3-1 ... 1.7-1 install: smdebug/core/access_layer/utils.py logs the rule
+# stop file at import, and profiler/profiler_config_parser.py (through `_log_new_message`) that profiling is off.
+_SMDEBUG_1_0_29 = (
+    ("utils.py", 28, "RULE_JOB_STOP_SIGNAL_FILENAME: None"),
+    (
+        "profiler_config_parser.py",
+        111,
+        "Unable to find config at /opt/ml/input/config/profilerconfig.json. Profiler is disabled.",
+    ),
+)
+
 _V0_90_1 = ContainerVersion(
     key="0.90-1",
     xgboost_release="0.90",
@@ -340,6 +360,7 @@ _V0_90_1 = ContainerVersion(
 _V0_90_2 = dataclasses.replace(
     _V0_90_1,
     key="0.90-2",
+    site_packages="/miniconda3/lib/python3.6/site-packages",
     hyperparameters=_HP_0_90_2,
     aliases=_ALIASES,
     load_error_style=LoadErrorStyle.AT_DIRECTORY,
@@ -361,6 +382,7 @@ _V1_0_1 = dataclasses.replace(
 _V1_2_1 = dataclasses.replace(
     _V1_0_1,
     key="1.2-1",
+    site_packages="/miniconda3/lib/python3.7/site-packages",
     xgboost_release="1.2.0",
     hyperparameters=_HP_1_2_1,
     objectives=_OBJECTIVES_1_2,
@@ -393,6 +415,7 @@ _V1_2_2 = dataclasses.replace(
 _V1_3_1 = dataclasses.replace(
     _V1_2_2,
     key="1.3-1",
+    smdebug_lines=_SMDEBUG_1_0_29,
     xgboost_release="1.3.3",
     hyperparameters=_HP_1_3_1,
     maximize_metrics=_MAXIMIZE_1_3,
@@ -407,6 +430,8 @@ _V1_3_1 = dataclasses.replace(
 _V1_5_1 = dataclasses.replace(
     _V1_3_1,
     key="1.5-1",
+    site_packages="/miniconda3/lib/python3.8/site-packages",
+    logs_gpu_count=True,
     xgboost_release="1.5.2",
     hyperparameters=_HP_1_5_1,
     default_metrics=_DEFAULT_METRICS_1_5,
@@ -414,6 +439,8 @@ _V1_5_1 = dataclasses.replace(
 _V1_7_1 = dataclasses.replace(
     _V1_5_1,
     key="1.7-1",
+    site_packages="/miniconda3/lib/python3.9/site-packages",
+    feval_warning_line=39,  # xgboost 1.7.4 training.py `_configure_custom_metric`
     xgboost_release="1.7.4",
     hyperparameters=_HP_1_7_1,
     objectives=_OBJECTIVES_1_7,
@@ -428,6 +455,9 @@ _V1_7_1 = dataclasses.replace(
 _V3_0_5 = dataclasses.replace(
     _V1_7_1,
     key="3.0-5",
+    site_packages="/miniconda3/lib/python3.10/site-packages",
+    smdebug_lines=(),  # its callback.py no longer imports smdebug
+    feval_warning_line=0,  # custom_metric= instead of feval=
     xgboost_release="3.0.5",
     default_metrics=(),
     metric_predictions=MetricPredictions.TRANSFORMED,
@@ -436,8 +466,15 @@ _V3_0_5 = dataclasses.replace(
 )
 # 3.2-0 exists only in the SDK v3 image table; the repository's master branch (built for XGBoost 3.2) is the
 # closest source, and it differs from 3.0-5 in shifting 1-based libsvm indices of inference payloads.
-_V3_2_0 = dataclasses.replace(_V3_0_5, key="3.2-0", xgboost_release="3.2.0", shifts_one_based_libsvm=True)
-_V1 = dataclasses.replace(_V0_90_1, key="1", xgboost_release="0.72", reg_linear_deprecated=False)
+_V3_2_0 = dataclasses.replace(
+    _V3_0_5, key="3.2-0", xgboost_release="3.2.0", shifts_one_based_libsvm=True,
+    site_packages="/miniconda3/lib/python3.12/site-packages",
+)
+# The legacy image's tracebacks show /opt/amazon/lib/python2.7/site-packages/sage_xgboost/... (issue tracebacks).
+_V1 = dataclasses.replace(
+    _V0_90_1, key="1", xgboost_release="0.72", reg_linear_deprecated=False,
+    site_packages="/opt/amazon/lib/python2.7/site-packages",
+)
 
 VERSIONS: dict[str, ContainerVersion] = {
     v.key: v
