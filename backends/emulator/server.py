@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -22,6 +24,7 @@ from .gateway import Gateway
 from .iam import PolicySimulator, ensure_execution_role
 from .sagemaker.api import SageMakerApi
 from .sagemaker.models import Models
+from .sagemaker.tags import Tags
 from .sagemaker.training_jobs import TrainingJobs
 from .sagemaker.transform_jobs import TransformJobs
 from .services import UpstreamProxy, embedded_moto
@@ -54,13 +57,15 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.store = Store(self.config.state_dir / "state.sqlite3")
-        self.training = TrainingJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None)
+        self.training = TrainingJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None,
+                                     has_objects=self._prefix_has_objects)
         self.models = Models(self.store, object_exists=self._object_exists)
-        self.transforms = TransformJobs(self.store, self.models)
+        self.transforms = TransformJobs(self.store, self.models, has_objects=self._prefix_has_objects)
         services = UpstreamProxy(self.config.upstream) if self.config.upstream else embedded_moto()
         # IAM's policy simulator answers for this emulator, which enforces no IAM policy (see iam.py).
         services = PolicySimulator(services)
-        api = SageMakerApi(self.training, self.models, self.transforms)
+        self.tags = Tags(self.store)
+        api = SageMakerApi(self.training, self.models, self.transforms, self.tags)
         self.gateway = Gateway(api, services, self.config.region)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -157,17 +162,27 @@ class Emulator:
 
     def _object_exists(self, region: str, url: str) -> bool | None:
         """Whether `url` names an S3 object (CreateModel checks its ModelDataUrl); None if S3 cannot say."""
+        return self._ask_s3(region, url, lambda s3, bucket, key: bool(s3.head_object(Bucket=bucket, Key=key)))
+
+    def _prefix_has_objects(self, region: str, url: str) -> bool | None:
+        """Whether any object's key starts with `url`'s, False without the bucket too (the input checks of
+        CreateTrainingJob and CreateTransformJob); None if S3 cannot say."""
+        return self._ask_s3(region, url, lambda s3, bucket, prefix: s3.list_objects_v2(
+            Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0) > 0)
+
+    def _ask_s3(self, region: str, url: str, question: Callable[[Any, str, str], bool]) -> bool | None:
+        """`question` asked of the emulator's S3 about `url`'s bucket and key: False when S3 answers that the key
+        or the bucket does not exist, None when it cannot answer (not started, unreachable, refused)."""
         if self._clients is None:
             return None
         bucket, _, key = url.removeprefix("s3://").partition("/")
         try:
-            self._clients.s3(region).head_object(Bucket=bucket, Key=key)
+            return question(self._clients.s3(region), bucket, key)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             return False if code in ("404", "NoSuchKey", "NoSuchBucket") else None
         except Exception:
             return None
-        return True
 
     def __enter__(self) -> Emulator:
         return self.start()

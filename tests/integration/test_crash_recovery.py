@@ -26,8 +26,8 @@ def test_kill_9_loses_no_job_and_fails_the_interrupted_one(tmp_path: Path) -> No
         s3.create_bucket(Bucket="crash-bucket")
         frame = pd.DataFrame(np.random.default_rng(1).normal(size=(20000, 20)))
         uri = upload_csv(s3, "crash-bucket", "data/train.csv", frame)
-        sagemaker.create_training_job(**training_request(
-            "finished-before", "crash-bucket", "s3://crash-bucket/none/x.csv"))
+        sagemaker.create_training_job(**training_request(  # an image the emulator cannot run: fails at once
+            "finished-before", "crash-bucket", uri, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"))
         wait_training(sagemaker, "finished-before")
         sagemaker.create_training_job(**training_request(
             "interrupted", "crash-bucket", uri, image=XGB_17,

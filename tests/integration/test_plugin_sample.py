@@ -1,4 +1,4 @@
-"""A user's test, written only with the plugin's fixtures (the README shows this same test)."""
+"""A user's test, written only with the plugin's fixtures (docs/usage.md shows this same test)."""
 
 from __future__ import annotations
 

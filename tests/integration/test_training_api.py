@@ -10,8 +10,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backends.emulator.service_model import service_model
-from tests.conftest import wait_training
+from tests.conftest import ROLE, wait_training
 from tests.integration.requests import training_request
+
+UNKNOWN_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-algo:latest"
+
+
+@pytest.fixture(scope="module")
+def train_uri(s3: Any, bucket: str) -> str:
+    """A small training channel, so Create's S3 check passes (a few rows: jobs on it end quickly)."""
+    rows = "".join(f"{i % 7},{i},{i * 2 % 5},{i % 3}\n" for i in range(40))
+    s3.put_object(Bucket=bucket, Key="api/train/train.csv", Body=rows.encode())
+    return f"s3://{bucket}/api/train/train.csv"
 
 
 def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -90,9 +100,9 @@ def test_missing_job_is_a_validation_exception(sagemaker: Any) -> None:
         assert _error(excinfo) == ("ValidationException", "Requested resource not found.", 400)
 
 
-def test_duplicate_name_is_resource_in_use(sagemaker: Any, bucket: str, unique: Any) -> None:
+def test_duplicate_name_is_resource_in_use(sagemaker: Any, bucket: str, train_uri: str, unique: Any) -> None:
     name = unique("dup")
-    request = training_request(name, bucket, f"s3://{bucket}/nothing-here/train.csv")
+    request = training_request(name, bucket, train_uri)
     arn = sagemaker.create_training_job(**request)["TrainingJobArn"]
     with pytest.raises(sagemaker.exceptions.ResourceInUse) as excinfo:
         sagemaker.create_training_job(**request)
@@ -105,9 +115,9 @@ def test_duplicate_name_is_resource_in_use(sagemaker: Any, bucket: str, unique: 
         sagemaker.create_training_job(**{**request, "TrainingJobName": name.upper()})
 
 
-def test_describe_is_complete_from_the_first_call(sagemaker: Any, bucket: str, unique: Any) -> None:
+def test_describe_is_complete_from_the_first_call(sagemaker: Any, bucket: str, train_uri: str, unique: Any) -> None:
     name = unique("first")
-    request = training_request(name, bucket, f"s3://{bucket}/nothing-here/train.csv")
+    request = training_request(name, bucket, train_uri)
     sagemaker.create_training_job(**request)
     job = sagemaker.describe_training_job(TrainingJobName=name)
     assert job["TrainingJobStatus"] == "InProgress"
@@ -123,21 +133,58 @@ def test_describe_is_complete_from_the_first_call(sagemaker: Any, bucket: str, u
     assert any(d["Name"] == "validation:rmse" for d in job["AlgorithmSpecification"]["MetricDefinitions"])
 
 
-def test_missing_data_fails_the_job_with_a_client_error(sagemaker: Any, bucket: str, unique: Any) -> None:
-    name = unique("nodata")
-    sagemaker.create_training_job(**training_request(name, bucket, f"s3://{bucket}/nothing-here/train.csv"))
-    job = wait_training(sagemaker, name)
-    assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith(
-        f'ClientError: No S3 objects found under S3 URL "s3://{bucket}/nothing-here/train.csv"')
-    assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == ["Starting", "Downloading", "Failed"]
-    assert all("EndTime" in t for t in job["SecondaryStatusTransitions"])
+def _no_objects(uri: str, bucket: str) -> str:
+    return (f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
+            'exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role '
+            f'"{ROLE}" has "s3:ListBucket" permissions on bucket "{bucket}".')
 
 
-def test_unknown_image_fails_the_job_with_a_client_error(sagemaker: Any, bucket: str, unique: Any) -> None:
+def _refused_and_not_created(sagemaker: Any, request: dict[str, Any], uri: str, bucket: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        sagemaker.create_training_job(**request)
+    assert _error(excinfo) == ("ValidationException", _no_objects(uri, bucket), 400)
+    name = request["TrainingJobName"]
+    with pytest.raises(ClientError) as missing:
+        sagemaker.describe_training_job(TrainingJobName=name)
+    assert _error(missing)[1] == "Requested resource not found."
+    assert sagemaker.list_training_jobs(NameContains=name)["TrainingJobSummaries"] == []
+
+
+def test_an_input_with_no_objects_is_refused_at_create(sagemaker: Any, bucket: str, train_uri: str,
+                                                       unique: Any) -> None:
+    """As SageMaker does, CreateTrainingJob itself fails, and no job exists; every channel is checked."""
+    empty = f"s3://{bucket}/nothing-here/train.csv"
+    _refused_and_not_created(sagemaker, training_request(unique("nodata"), bucket, empty), empty, bucket)
+    request = training_request(unique("noval"), bucket, train_uri, validation_uri=empty)
+    _refused_and_not_created(sagemaker, request, empty, bucket)
+    # Pipe mode reads the same S3 data, and is checked the same way.
+    request = training_request(unique("pipe"), bucket, empty)
+    request["AlgorithmSpecification"]["TrainingInputMode"] = "Pipe"
+    _refused_and_not_created(sagemaker, request, empty, bucket)
+
+
+def test_an_input_in_a_missing_bucket_is_refused_at_create(sagemaker: Any, bucket: str, unique: Any) -> None:
+    uri = "s3://no-such-bucket-for-inputs/train/"
+    _refused_and_not_created(sagemaker, training_request(unique("nobucket"), bucket, uri), uri,
+                             "no-such-bucket-for-inputs")
+
+
+def test_a_manifest_input_is_checked_for_the_manifest_object(sagemaker: Any, s3: Any, bucket: str,
+                                                             train_uri: str, unique: Any) -> None:
+    """A ManifestFile's URL names the manifest: it must exist at Create; its entries are read when the job runs."""
+    manifest = f"s3://{bucket}/api/manifests/{unique('m')}.manifest"
+    request = training_request(unique("manifest"), bucket, manifest)
+    request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
+    _refused_and_not_created(sagemaker, request, manifest, bucket)
+    key = manifest.removeprefix(f"s3://{bucket}/")
+    s3.put_object(Bucket=bucket, Key=key, Body=f'[{{"prefix": "s3://{bucket}/api/train/"}}, "train.csv"]'.encode())
+    assert sagemaker.create_training_job(**request)["TrainingJobArn"].endswith(request["TrainingJobName"])
+
+
+def test_unknown_image_fails_the_job_with_a_client_error(sagemaker: Any, bucket: str, train_uri: str,
+                                                        unique: Any) -> None:
     name = unique("image")
-    request = training_request(name, bucket, f"s3://{bucket}/x/train.csv",
-                               image="123456789012.dkr.ecr.us-east-1.amazonaws.com/my-algo:latest")
+    request = training_request(name, bucket, train_uri, image=UNKNOWN_IMAGE)
     sagemaker.create_training_job(**request)
     job = wait_training(sagemaker, name)
     assert job["TrainingJobStatus"] == "Failed"
@@ -145,12 +192,12 @@ def test_unknown_image_fails_the_job_with_a_client_error(sagemaker: Any, bucket:
                                            "'123456789012.dkr.ecr.us-east-1.amazonaws.com/my-algo:latest'")
 
 
-def test_responses_satisfy_the_output_shapes(sagemaker: Any, bucket: str, unique: Any) -> None:
+def test_responses_satisfy_the_output_shapes(sagemaker: Any, bucket: str, train_uri: str, unique: Any) -> None:
     """Every Describe we answer must itself pass the model's constraints (strict SDKs parse them)."""
     from botocore.validate import ParamValidator
 
     name = unique("shape")
-    sagemaker.create_training_job(**training_request(name, bucket, f"s3://{bucket}/nothing-here/t.csv"))
+    sagemaker.create_training_job(**training_request(name, bucket, train_uri, image=UNKNOWN_IMAGE))
     job = wait_training(sagemaker, name)
     job.pop("ResponseMetadata")
     shape = service_model("sagemaker").shape_for("DescribeTrainingJobResponse")
@@ -158,11 +205,11 @@ def test_responses_satisfy_the_output_shapes(sagemaker: Any, bucket: str, unique
     assert not report.has_errors(), report.generate_report()
 
 
-def test_list_filters_sorts_and_paginates(sagemaker: Any, bucket: str, unique: Any) -> None:
+def test_list_filters_sorts_and_paginates(sagemaker: Any, bucket: str, train_uri: str, unique: Any) -> None:
     stem = unique("lst")
     names = [f"{stem}-{i}" for i in range(5)]
-    for name in names:
-        sagemaker.create_training_job(**training_request(name, bucket, f"s3://{bucket}/nothing-here/t.csv"))
+    for name in names:  # jobs of an image the emulator cannot run: they fail at once
+        sagemaker.create_training_job(**training_request(name, bucket, train_uri, image=UNKNOWN_IMAGE))
     pages = sagemaker.get_paginator("list_training_jobs").paginate(
         NameContains=stem, SortBy="Name", SortOrder="Descending", PaginationConfig={"PageSize": 2})
     listed = [s["TrainingJobName"] for page in pages for s in page["TrainingJobSummaries"]]

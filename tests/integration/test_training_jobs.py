@@ -165,7 +165,10 @@ def test_jobs_survive_a_restart(tmp_path: Any, unique: Any) -> None:
     name = unique("durable")
     with Emulator(EmulatorConfig(state_dir=state, persist_services=False)) as first:
         client = make_client("sagemaker", first.endpoint_url)
-        client.create_training_job(**training_request(name, "bkt", "s3://bkt/none/train.csv"))
+        s3 = make_client("s3", first.endpoint_url)
+        s3.create_bucket(Bucket="bkt")
+        s3.put_object(Bucket="bkt", Key=f"{name}/train.csv", Body=b"1,2,3\n0,1,2\n1,0,1\n")
+        client.create_training_job(**training_request(name, "bkt", f"s3://bkt/{name}/train.csv"))
         job = wait_training(client, name)
     with Emulator(EmulatorConfig(state_dir=state, persist_services=False)) as second:
         again = make_client("sagemaker", second.endpoint_url).describe_training_job(TrainingJobName=name)

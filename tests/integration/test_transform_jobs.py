@@ -362,3 +362,25 @@ def test_transform_limits_and_duplicates(sagemaker: Any, bucket: str, seed_model
     assert _error(excinfo) == ("ValidationException", "Requested resource not found.")
     listed = sagemaker.list_transform_jobs(NameContains=request["TransformJobName"])["TransformJobSummaries"]
     assert [s["TransformJobName"] for s in listed] == [request["TransformJobName"]]
+
+
+def test_an_input_with_no_objects_is_refused_at_create(sagemaker: Any, s3: Any, bucket: str,
+                                                       seed_model: dict[str, Any], unique: Any) -> None:
+    """As SageMaker does, CreateTransformJob itself fails and no job exists. A transform job has no role of its
+    own: the message names the model's execution role."""
+    model = unique("reader")
+    role = "arn:aws:iam::123456789012:role/service-role/TransformReader"
+    sagemaker.create_model(**model_request(model, XGB_LEGACY, seed_model["artifact"], role))
+    for uri, in_bucket in ((f"s3://{bucket}/tr/nothing-here/", bucket),
+                           ("s3://no-such-bucket-for-inputs/test/", "no-such-bucket-for-inputs")):
+        name = unique("noinput")
+        with pytest.raises(ClientError) as excinfo:
+            sagemaker.create_transform_job(**transform_job_request(TransformConfig(
+                job_name=name, model_name=model, input_uri=uri, output_path=f"s3://{bucket}/tr/out/{name}/")))
+        assert _error(excinfo) == ("ValidationException", (
+            f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the bucket '
+            "exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role "
+            f'"{role}" has "s3:ListBucket" permissions on bucket "{in_bucket}".'))
+        with pytest.raises(ClientError):
+            sagemaker.describe_transform_job(TransformJobName=name)
+        assert sagemaker.list_transform_jobs(NameContains=name)["TransformJobSummaries"] == []

@@ -32,9 +32,10 @@ def test_stop_while_downloading(sagemaker: Any, s3: Any, bucket: str, unique: An
     assert "Training" not in statuses and statuses[-2:] == ["Stopping", "Stopped"]
 
 
-def test_simultaneous_creates_with_one_name(sagemaker: Any, bucket: str, unique: Any) -> None:
+def test_simultaneous_creates_with_one_name(sagemaker: Any, s3: Any, bucket: str, unique: Any) -> None:
     name = unique("race")
-    request = training_request(name, bucket, f"s3://{bucket}/races/none/train.csv")
+    s3.put_object(Bucket=bucket, Key=f"races/{name}/train.csv", Body=b"1,2,3\n0,1,2\n")
+    request = training_request(name, bucket, f"s3://{bucket}/races/{name}/train.csv")
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
     lock = threading.Lock()

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError as BotoClientError
 
+from ..sagemaker.inputs import no_objects_message
 from .embedded_s3 import copy_object
 from .workspace import UnsafePath, safe_join
 
@@ -50,13 +51,8 @@ def list_source(s3: Any, source: dict[str, Any], role: str | None, region: str) 
     else:
         raise DataError(f"S3DataType {source['S3DataType']} is not supported by the emulator; "
                         "use S3Prefix or ManifestFile.")
-    if not objects:
-        bucket, _ = split_uri(uri)
-        raise DataError(
-            f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure that the '
-            f"bucket exists in the selected region ({region}), that objects exist under that S3 prefix, and "
-            f'that the role "{role}" has "s3:ListBucket" permissions on bucket "{bucket}".'
-        )
+    if not objects:  # the inputs were there at Create (see sagemaker/inputs.py) and are gone, or were folders
+        raise DataError(no_objects_message(uri, region, role))
     return objects
 
 

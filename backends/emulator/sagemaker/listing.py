@@ -1,4 +1,10 @@
-"""Filtering, sorting and `NextToken` pagination shared by the List* operations."""
+"""Filtering, sorting and `NextToken` pagination shared by the List* operations.
+
+A page is cut from the resources that pass the operation's filters, sorted; a `NextToken` comes back while
+resources remain after the cut. Filters an operation documents as applied after the cut (`filtered_after_cut`)
+then narrow the page itself, so a page can hold fewer than `MaxResults` summaries, or none, and still have a
+token. Each operation declares its own rules in its `ListSpec`.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +20,47 @@ from ..errors import ValidationException
 
 Document = dict[str, Any]
 
+FILTERS = ("NameContains", "StatusEquals", "CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter",
+           "LastModifiedTimeBefore")
+_TIME_FILTERS = {  # member: (document field, whether it is a lower bound)
+    "CreationTimeAfter": ("CreationTime", True),
+    "CreationTimeBefore": ("CreationTime", False),
+    "LastModifiedTimeAfter": ("LastModifiedTime", True),
+    "LastModifiedTimeBefore": ("LastModifiedTime", False),
+}
+
 
 @dataclass(frozen=True)
 class ListSpec:
-    """How one List* operation names things: its name member, status member and defaults."""
+    """How one List* operation names things, its defaults, and how its filters meet the page cut.
+
+    What botocore's service model documents for the List operations still to come, to declare with them:
+    ListEndpoints and ListEndpointConfigs sort Descending by default and take CreationTimeAfter as "greater than
+    or equal to" (creation_time_after_inclusive); ListHyperParameterTuningJobs sorts by Name, Ascending ("The
+    default is Name"). None of the three says a filter applies after the MaxResults cut."""
 
     name_key: str
     status_key: str | None
     default_sort_order: str
     default_max_results: int = 10
+    default_sort_by: str = "CreationTime"
+    # Filter members applied to the page after it is cut to MaxResults, where the operation's documentation says
+    # so (ListTrainingJobs: StatusEquals); every other filter narrows the resources before the cut.
+    filtered_after_cut: frozenset[str] = frozenset()
+    # CreationTimeAfter as ">=" where documented ("with a creation time greater than or equal to the specified
+    # time": ListModels, ListEndpoints, ListEndpointConfigs); otherwise "created after", ">".
+    creation_time_after_inclusive: bool = False
 
 
 def list_page(documents: Sequence[Document], params: dict[str, Any], spec: ListSpec,
               summarize: Callable[[Document], Document]) -> tuple[list[Document], str | None]:
     """The page of summaries `params` asks for, and the token of the next page (None on the last)."""
-    selected = [doc for doc in documents if _matches(doc, params, spec)]
-    sort_by = params.get("SortBy", "CreationTime")
+    given = [member for member in FILTERS if params.get(member) not in (None, "")]
+    bounds = {member: _epoch(params[member]) for member in given if member in _TIME_FILTERS}
+    before_cut = [member for member in given if member not in spec.filtered_after_cut]
+    after_cut = [member for member in given if member in spec.filtered_after_cut]
+    selected = [doc for doc in documents if _matches(doc, params, bounds, spec, before_cut)]
+    sort_by = params.get("SortBy", spec.default_sort_by)
     descending = params.get("SortOrder", spec.default_sort_order) == "Descending"
     selected.sort(key=lambda doc: _sort_key(doc, sort_by, spec), reverse=descending)
 
@@ -39,30 +70,26 @@ def list_page(documents: Sequence[Document], params: dict[str, Any], spec: ListS
     page = selected[start:start + limit]
     end = start + len(page)
     next_token = _encode_token(end, query) if end < len(selected) else None
-    return [summarize(doc) for doc in page], next_token
+    shown = [doc for doc in page if _matches(doc, params, bounds, spec, after_cut)]
+    return [summarize(doc) for doc in shown], next_token
 
 
-def _matches(doc: Document, params: dict[str, Any], spec: ListSpec) -> bool:
-    contains = params.get("NameContains")
-    if contains and contains.lower() not in doc[spec.name_key].lower():
-        return False
-    status = params.get("StatusEquals")
-    if status and spec.status_key and doc.get(spec.status_key) != status:
-        return False
-    for member, field_name, after in (
-        ("CreationTimeAfter", "CreationTime", True),
-        ("CreationTimeBefore", "CreationTime", False),
-        ("LastModifiedTimeAfter", "LastModifiedTime", True),
-        ("LastModifiedTimeBefore", "LastModifiedTime", False),
-    ):
-        bound = params.get(member)
-        if bound is None:
-            continue
-        value = float(doc.get(field_name) or doc["CreationTime"])
-        limit = _epoch(bound)
-        if (after and not value > limit) or (not after and not value < limit):
-            return False
-    return True
+def _matches(doc: Document, params: dict[str, Any], bounds: dict[str, float], spec: ListSpec,
+             members: Sequence[str]) -> bool:
+    return all(_passes(doc, member, params[member], bounds, spec) for member in members)
+
+
+def _passes(doc: Document, member: str, wanted: Any, bounds: dict[str, float], spec: ListSpec) -> bool:
+    if member == "NameContains":
+        return str(wanted).lower() in doc[spec.name_key].lower()
+    if member == "StatusEquals":
+        return spec.status_key is None or doc.get(spec.status_key) == wanted
+    field_name, lower = _TIME_FILTERS[member]
+    value, bound = float(doc.get(field_name) or doc["CreationTime"]), bounds[member]
+    if not lower:
+        return value < bound
+    inclusive = member == "CreationTimeAfter" and spec.creation_time_after_inclusive
+    return value >= bound if inclusive else value > bound
 
 
 def _sort_key(doc: Document, sort_by: str, spec: ListSpec) -> tuple[Any, ...]:
@@ -78,7 +105,7 @@ def _epoch(value: Any) -> float:
         return float(value)
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a timestamp, or one outside what the platform can convert
         raise ValidationException(f"Invalid timestamp value '{value}'.") from None
 
 
@@ -103,3 +130,14 @@ def _decode_token(token: str | None, query: str) -> int:
     except (ValueError, KeyError, TypeError):
         raise ValidationException("The pagination token is invalid or does not match this request.") from None
     return offset
+
+
+def page_of(items: Sequence[Document], params: dict[str, Any],
+            default_max_results: int) -> tuple[list[Document], str | None]:
+    """The page of an already selected and ordered sequence that `MaxResults` and `NextToken` ask for, and the
+    next page's token (None on the last), with the tokens of `list_page` (ListTags)."""
+    query = _fingerprint(params)
+    start = _decode_token(params.get("NextToken"), query)
+    page = list(items[start:start + (params.get("MaxResults") or default_max_results)])
+    end = start + len(page)
+    return page, _encode_token(end, query) if end < len(items) else None

@@ -19,7 +19,10 @@ from .context import RequestContext
 from .listing import ListSpec, list_page
 
 KIND = "model"
-_LIST_SPEC = ListSpec(name_key="ModelName", status_key=None, default_sort_order="Descending")
+# ListModels documents no filter as applied after the MaxResults cut; its CreationTimeAfter "returns only models
+# with a creation time greater than or equal to the specified time".
+_LIST_SPEC = ListSpec(name_key="ModelName", status_key=None, default_sort_order="Descending",
+                      creation_time_after_inclusive=True)
 
 # Tells whether an s3:// URI names an existing object; None when the emulator cannot check.
 ObjectExists = Callable[[str, str], "bool | None"]

@@ -17,13 +17,18 @@ from ..validation import constraint_violation, validation_message
 from . import status
 from .arns import arn
 from .context import RequestContext
+from .inputs import PrefixHasObjects, check_inputs_exist
 from .listing import ListSpec, list_page
 from .metrics import builtin_xgboost_metric_definitions
 
 KIND = "training-job"
 NOT_FOUND = "Requested resource not found."
 DEFAULT_MAX_RUNTIME = 86400
-_LIST_SPEC = ListSpec(name_key="TrainingJobName", status_key="TrainingJobStatus", default_sort_order="Ascending")
+# "When StatusEquals and MaxResults are set at the same time, the MaxResults number of training jobs are first
+# retrieved ignoring the StatusEquals parameter and then they are filtered by the StatusEquals parameter"
+# (ListTrainingJobs). Its other filters say nothing of the sort and narrow the jobs before the cut.
+_LIST_SPEC = ListSpec(name_key="TrainingJobName", status_key="TrainingJobStatus", default_sort_order="Ascending",
+                      filtered_after_cut=frozenset({"StatusEquals"}))
 _SUMMARY_MEMBERS = ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
                     "TrainingJobStatus", "SecondaryStatus")
 
@@ -35,8 +40,9 @@ class TrainingExecutor(Protocol):
 
 
 class TrainingJobs:
-    def __init__(self, store: Store, is_builtin_image: Any) -> None:
+    def __init__(self, store: Store, is_builtin_image: Any, has_objects: PrefixHasObjects | None = None) -> None:
         self.store = store
+        self.has_objects = has_objects  # checks each channel's S3 input at Create (see inputs.py)
         self.executor: TrainingExecutor | None = None
         # A callable telling whether an image URI is one of the built-in algorithms (for MetricDefinitions).
         self._is_builtin_image = is_builtin_image
@@ -48,6 +54,9 @@ class TrainingJobs:
 
     def create_training_job(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _check_runnable(params)
+        sources = [channel["DataSource"]["S3DataSource"] for channel in params.get("InputDataConfig", [])
+                   if "S3DataSource" in channel.get("DataSource", {})]
+        check_inputs_exist(self.has_objects, ctx, sources, params.get("RoleArn"))
         name = params["TrainingJobName"]
         job_arn = arn(ctx, "training-job", name)
         job = self._new_document(ctx, params, job_arn)

@@ -13,12 +13,14 @@ from ..transform.filters import validate_jsonpath
 from ..validation import constraint_violation, validation_message
 from .arns import arn
 from .context import RequestContext
+from .inputs import PrefixHasObjects, check_inputs_exist
 from .listing import ListSpec, list_page
 from .models import Models
 
 KIND = "transform-job"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 MAX_PAYLOAD_MB = 100  # documented limits the model does not carry
+# ListTransformJobs documents no filter as applied after the MaxResults cut: all narrow the jobs before it.
 _LIST_SPEC = ListSpec(name_key="TransformJobName", status_key="TransformJobStatus",
                       default_sort_order="Descending")
 _SUMMARY_MEMBERS = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "LastModifiedTime",
@@ -32,9 +34,10 @@ class TransformExecutor(Protocol):
 
 
 class TransformJobs:
-    def __init__(self, store: Store, models: Models) -> None:
+    def __init__(self, store: Store, models: Models, has_objects: PrefixHasObjects | None = None) -> None:
         self.store = store
         self.models = models
+        self.has_objects = has_objects  # checks the S3 input at Create (see inputs.py)
         self.executor: TransformExecutor | None = None
         self._describe_members = set(service_model("sagemaker").shape_for("DescribeTransformJobResponse").members)
 
@@ -45,6 +48,10 @@ class TransformJobs:
         name = params["TransformJobName"]
         job_arn = arn(ctx, "transform-job", name)
         model = self.models.get(ctx, params["ModelName"])
+        # A transform job has no role of its own: the message names the model's execution role (an inference: in
+        # the public tracebacks found, that role was also the caller's, so they cannot tell the two apart).
+        source = params["TransformInput"]["DataSource"].get("S3DataSource")
+        check_inputs_exist(self.has_objects, ctx, [source] if source else [], model.get("ExecutionRoleArn"))
         job = {k: copy.deepcopy(v) for k, v in params.items() if k in self._describe_members}
         job.update({
             "TransformJobName": name,
