@@ -1,4 +1,5 @@
-"""The results as a markdown table (for the README) and as named figures (for checks and tooling).
+"""The results as a markdown table (bench/RESULTS.md, which docs/performance.md quotes) and as named figures
+(for checks and tooling).
 
 Every cell is the median of the repetitions with their range (min to max) in brackets; ratios are emulator / bare
 of the medians. `FIGURES` names every figure a complete run produces; the smoke test checks each is there and

