@@ -107,6 +107,19 @@ def test_missing_input_mode_is_a_raw_key_error() -> None:
         validate_channels({"train": {"ContentType": "csv", "S3DistributionType": "FullyReplicated"}})
 
 
+def test_missing_distribution_is_fully_replicated_as_sdk_local_mode_writes_it() -> None:
+    # SDK local mode's inputdataconfig.json: TrainingInputMode and ContentType only (no S3DistributionType).
+    config = {"train": {"TrainingInputMode": "File", "ContentType": "text/csv"},
+              "validation": {"TrainingInputMode": "File"}}
+    validated = validate_channels(config)
+    assert validated["train"] == {"TrainingInputMode": "File", "ContentType": "text/csv",
+                                  "S3DistributionType": "FullyReplicated"}
+    assert validated["validation"]["S3DistributionType"] == "FullyReplicated"
+    assert validated["validation"]["ContentType"] == "text/libsvm"
+    # A distribution that is given is still checked.
+    assert "is not supported" in channel_error({"train": channel(dist="Sharded")})
+
+
 @pytest.mark.parametrize(
     ("content_type", "data_format"),
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -332,3 +333,26 @@ def test_hidden_files_are_not_models_and_an_empty_directory_fails(tmp_path: Path
     (tmp_path / "xgboost-model").write_bytes(serialize(REGRESSOR, VERSIONS["3.0-5"]))
     loaded = load_model(tmp_path, "3.0-5")
     assert not loaded.pickled and loaded.iteration_limit == 0 and loaded.num_features == 4
+
+
+@pytest.mark.parametrize("version", ["1", "1.7-1"])
+def test_a_model_archive_beside_the_model_is_not_the_model(tmp_path: Path, version: str) -> None:
+    # SDK local mode extracts model.tar.gz into /opt/ml/model and leaves the archive there; its name sorts first.
+    model_file = tmp_path / "xgboost-model"
+    model_file.write_bytes(serialize(REGRESSOR, VERSIONS[version]))
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as archive:
+        archive.add(model_file, arcname="xgboost-model")
+    (tmp_path / "a-model.tar").write_bytes((tmp_path / "model.tar.gz").read_bytes())  # any archive's name
+    loaded = load_model(tmp_path, version)
+    assert loaded.path == model_file and loaded.num_features == 4
+
+
+def test_an_archive_alone_is_still_tried_and_fails_as_in_the_container(tmp_path: Path) -> None:
+    model_file = tmp_path / "inner" / "xgboost-model"
+    model_file.parent.mkdir()
+    model_file.write_bytes(serialize(REGRESSOR, VERSIONS["1.7-1"]))
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as archive:
+        archive.add(model_file, arcname="xgboost-model")
+    with pytest.raises(RuntimeError) as info:
+        load_model(tmp_path, "1.7-1")
+    assert str(info.value).startswith(f"Model {tmp_path / 'model.tar.gz'} cannot be loaded:")

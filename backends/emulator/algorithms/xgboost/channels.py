@@ -3,7 +3,11 @@
 Only `train` (required), `validation` and `code` exist. A channel's (ContentType, TrainingInputMode,
 S3DistributionType) must match a supported combination as exact strings, so `text/csv;label_size=1` or
 `Text/CSV` are refused here even though the inference server accepts them. A channel without ContentType gets
-`text/libsvm`. A missing TrainingInputMode or S3DistributionType is a raw KeyError there, and here.
+`text/libsvm`. A missing TrainingInputMode is a raw KeyError there, and here.
+
+A channel without S3DistributionType is taken as `FullyReplicated`. The container raises a raw KeyError there
+(aws/sagemaker-xgboost-container#155), which makes every job of SageMaker SDK local mode fail: its
+inputdataconfig.json never names a distribution. A single-host job reads the whole channel either way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .content_types import VALID_CONTENT_TYPES, VALID_PIPED_CONTENT_TYPES
 from .errors import UserError
 
 DEFAULT_CONTENT_TYPE = "text/libsvm"
+DEFAULT_DISTRIBUTION = "FullyReplicated"
 
 _DISTRIBUTIONS = ("ShardedByS3Key", "FullyReplicated")
 
@@ -42,7 +47,7 @@ CHANNELS = (
 
 
 def validate_channels(config: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Check the channels of inputdataconfig.json; returns them with the default ContentType filled in."""
+    """Check the channels of inputdataconfig.json; returns them with the defaults filled in."""
     for spec in CHANNELS:
         if spec.required and spec.name not in config:
             raise UserError(f"Missing required channel: {spec.name}")
@@ -55,6 +60,7 @@ def validate_channels(config: Mapping[str, Mapping[str, Any]]) -> dict[str, dict
             raise UserError(f"Extraneous channel found: {name}")
         channel = dict(settings)
         channel.setdefault("ContentType", DEFAULT_CONTENT_TYPE)
+        channel.setdefault("S3DistributionType", DEFAULT_DISTRIBUTION)
         key = (channel["ContentType"], channel["TrainingInputMode"], channel["S3DistributionType"])
         if key not in channel_spec.supported:
             raise UserError(f"Channel configuration for '{name}' channel is not supported: {channel}")

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import os
+import tarfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,14 +77,18 @@ class InvocationResult:
 def load_model(model_dir: Path | str, version: str | ContainerVersion = DEFAULT_VERSION) -> LoadedModel:
     """Load the model file of an extracted model.tar.gz (the first non-hidden file, in name order).
 
+    A tar archive beside other files is skipped: SageMaker SDK local mode extracts `model.tar.gz` into the
+    model directory and leaves the archive there, where it sorts before `xgboost-model`. An archive alone is
+    still tried, and fails to load as in the container.
+
     `version` is the container version of the model's image; it decides the answers' formats.
     """
     model_dir = Path(model_dir)
     rules = get_version(version)
-    candidates = sorted(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not candidates:
+    files = sorted(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
         raise RuntimeError(f"No model file found in {model_dir}")
-    path = candidates[0]
+    path = next((p for p in files if not tarfile.is_tarfile(p)), files[0])
     data = path.read_bytes()
     try:
         booster = load_pickled_booster(data)
