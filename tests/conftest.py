@@ -17,13 +17,15 @@ import pytest
 from botocore.config import Config
 
 from backends.emulator.server import Emulator, EmulatorConfig
-from tests.localstack import LocalStack, LocalStackError
+from backends.localstack import LocalStack, LocalStackError
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 XGB_LEGACY = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
 XGB_17 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BOSTON = Path(__file__).resolve().parents[1] / "fixtures" / "data" / "boston_house_prices.csv"
+# The tests' LocalStack environment, in the checkout rather than the user's cache (backends/localstack.py).
+LOCALSTACK_VENV = Path(__file__).resolve().parents[1] / ".venv-localstack"
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,9 +53,9 @@ def make_client(service: str, endpoint: str, region: str = REGION) -> Any:
 
 @pytest.fixture(scope="session")
 def localstack() -> Iterator[LocalStack]:
-    """LocalStack on the host (built on first use); a LocalStack that cannot start fails the tests."""
+    """LocalStack on the host, on loopback (built on first use); a LocalStack that cannot start fails the tests."""
     try:
-        instance = LocalStack(free_port()).start()
+        instance = LocalStack(free_port(), directory=LOCALSTACK_VENV).start()
     except LocalStackError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

@@ -9,10 +9,10 @@ from typing import Any
 import localstack_client.session
 
 from backends.emulator.server import Emulator, EmulatorConfig
+from backends.localstack import LocalStack
 from fixtures.datasets import load_boston
 from tests.conftest import XGB_17, make_client, upload_csv, wait_training
 from tests.integration.requests import training_request
-from tests.localstack import LocalStack
 
 
 def test_artifacts_and_logs_land_in_localstack(localstack: LocalStack, tmp_path: Path) -> None:

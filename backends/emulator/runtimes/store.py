@@ -121,7 +121,7 @@ class RuntimeStore:
         say = progress or (lambda _message: None)
         spec = runtime_spec(image_version)
         self.root.mkdir(parents=True, exist_ok=True)
-        with _locked(self.root / f".{image_version}.lock"):
+        with locked(self.root / f".{image_version}.lock"):
             existing = self.find(image_version)
             if existing is not None and not force:
                 say(f"{image_version}: already installed at {existing.path}")
@@ -151,7 +151,7 @@ class RuntimeStore:
         path = self.path(image_version)
         if not path.exists():
             return False
-        with _locked(self.root / f".{image_version}.lock"):
+        with locked(self.root / f".{image_version}.lock"):
             # The manifest goes first: from then on the runtime counts as not installed.
             with contextlib.suppress(FileNotFoundError):
                 (path / MANIFEST).unlink()
@@ -241,7 +241,8 @@ def _size(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on the file `path` (created if missing), held by one process at a time."""
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -1,0 +1,87 @@
+"""The LocalStack that backends/localstack.py starts: reachable on loopback only, found again or started by
+ensure_localstack, stopped by the function it returns."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backends.localstack import LocalStack, answers, ensure_localstack, free_loopback_port
+from tests.conftest import LOCALSTACK_VENV
+
+LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
+
+
+def listening_addresses(port: int) -> list[str]:
+    """The local addresses of the sockets listening on `port`, from /proc/net/tcp and /proc/net/tcp6."""
+    found = []
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        with open(table) as handle:
+            next(handle)
+            for line in handle:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state != LISTEN or int(hex_port, 16) != port:
+                    continue
+                # The kernel prints each 32-bit word of the address in host (little-endian) order.
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+                found.append(str(ipaddress.ip_address(raw[:width])))
+    return found
+
+
+def this_machines_other_addresses() -> list[str]:
+    """IPv4 addresses of this machine's interfaces other than loopback."""
+    candidates: set[str] = set()
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
+        candidates.update(line.split()[3].split("/")[0] for line in out.splitlines() if " inet " in line)
+    except (OSError, subprocess.SubprocessError, IndexError):
+        pass
+    with contextlib.suppress(OSError):
+        candidates.update(socket.gethostbyname_ex(socket.gethostname())[2])
+    return sorted(a for a in candidates if not ipaddress.ip_address(a).is_loopback)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
+def test_localstack_listens_on_loopback_only(localstack: LocalStack) -> None:
+    assert listening_addresses(localstack.port) == ["127.0.0.1"]
+    others = this_machines_other_addresses()
+    if not others:
+        pytest.skip("this machine has no address other than loopback to try")
+    for address in others:
+        with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
+            sock.settimeout(5)
+            sock.connect((address, localstack.port))
+
+
+def test_ensure_localstack_uses_the_one_that_answers(localstack: LocalStack) -> None:
+    assert ensure_localstack(localstack.url + "/", directory=LOCALSTACK_VENV) == (localstack.url, None)
+
+
+def test_ensure_localstack_starts_one_and_stops_it() -> None:
+    silent = f"http://127.0.0.1:{free_loopback_port()}"
+    url, stop = ensure_localstack(silent, directory=LOCALSTACK_VENV)
+    try:
+        assert url != silent and url.startswith("http://127.0.0.1:")
+        assert answers(url)
+        assert listening_addresses(int(url.rsplit(":", 1)[1])) == ["127.0.0.1"]
+    finally:
+        assert stop is not None
+        stop()
+    assert not answers(url)
+    stop()  # twice is harmless
+
+
+def test_started_localstack_serves_s3(localstack: LocalStack, tmp_path: Path) -> None:
+    from tests.conftest import make_client
+
+    s3 = make_client("s3", localstack.url)
+    s3.create_bucket(Bucket="loopback-only")
+    s3.put_object(Bucket="loopback-only", Key="k", Body=b"v")
+    assert s3.get_object(Bucket="loopback-only", Key="k")["Body"].read() == b"v"
