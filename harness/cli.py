@@ -18,6 +18,7 @@ from rich.text import Text
 
 from backends import BACKENDS, BackendUnavailable, create_backend
 
+from .images_cli import images
 from .runtimes_cli import runtimes
 from .workflow import Reporter
 
@@ -303,6 +304,7 @@ def logs(name: str, kind: str, follow: bool, backend: str, endpoint: str | None)
 
 
 main.add_command(runtimes)
+main.add_command(images)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -77,11 +77,14 @@ def training_job_request(config: TrainingConfig) -> dict[str, Any]:
     }
 
 
-def model_request(model_name: str, image: str, model_data_url: str, role: str) -> dict[str, Any]:
+def model_request(model_name: str, image: str, model_data_url: str, role: str,
+                  environment: dict[str, str] | None = None) -> dict[str, Any]:
+    # `Environment` is always named (empty by default): SageMaker accepts an empty map, and SDK local mode's
+    # transform reads PrimaryContainer["Environment"] unconditionally (KeyError without it).
     return {
         "ModelName": model_name,
         "ExecutionRoleArn": role,
-        "PrimaryContainer": {"Image": image, "ModelDataUrl": model_data_url},
+        "PrimaryContainer": {"Image": image, "ModelDataUrl": model_data_url, "Environment": dict(environment or {})},
     }
 
 

@@ -16,8 +16,8 @@ import pytest
 import backends.local as local
 from backends import BackendUnavailable, create_backend
 from backends.local import LocalBackend, localstack_session, pull_instructions, resolve_localstack_url
+from backends.localstack import LocalStack, LocalStackError
 from tests.conftest import free_port
-from tests.localstack import LocalStack
 
 XGB_LEGACY = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
 
@@ -123,11 +123,28 @@ def test_no_sdk(docker_ready: pytest.MonkeyPatch) -> None:
         "SageMaker SDK local mode is not installed: pip install 'sagemaker-harness[local]'")
 
 
-def test_no_localstack(docker_ready: pytest.MonkeyPatch, clean_env: pytest.MonkeyPatch) -> None:
+def test_localstack_that_cannot_start_says_why(docker_ready: pytest.MonkeyPatch,
+                                               clean_env: pytest.MonkeyPatch) -> None:
+    def cannot(url: str | None) -> tuple[str, None]:
+        raise LocalStackError("LocalStack needs Python 3.13: no Python 3.13 interpreter found")
+
+    docker_ready.setattr(local, "ensure_localstack", cannot)
+    assert start_error(LocalBackend("us-east-1")) == "LocalStack needs Python 3.13: no Python 3.13 interpreter found"
+
+
+def test_a_localstack_the_backend_started_stops_with_it(docker_ready: pytest.MonkeyPatch,
+                                                        clean_env: pytest.MonkeyPatch) -> None:
+    stopped: list[bool] = []
     url = f"http://127.0.0.1:{free_port()}"
-    message = start_error(LocalBackend("us-east-1", localstack_url=url))
+    docker_ready.setattr(local, "ensure_localstack", lambda configured: (url, lambda: stopped.append(True)))
+    backend = LocalBackend("us-east-1")
+    # Nothing answers at `url`, so the S3 check that follows fails, and the LocalStack started for it is stopped.
+    message = start_error(backend)
     assert message.startswith(f"LocalStack does not answer at {url} (")
-    assert message.endswith("); start it with `docker compose up -d localstack` or set HARNESS_LOCALSTACK_URL")
+    assert backend.localstack_url == url
+    assert stopped == [True]
+    backend.stop()
+    assert stopped == [True]  # once only
 
 
 def test_an_image_missing_from_docker_says_how_to_pull_it(docker_ready: pytest.MonkeyPatch) -> None:
@@ -137,7 +154,8 @@ def test_an_image_missing_from_docker_says_how_to_pull_it(docker_ready: pytest.M
         backend.image_uri("xgboost", "1")
     assert str(excinfo.value) == (
         f"the image {XGB_LEGACY} is not in the local Docker engine; local mode cannot pull it without AWS "
-        "credentials, so pull it first: `aws ecr get-login-password --region us-east-1 | docker login --username "
+        "credentials: build ours with `harness images build 1`, or pull AWS's first: `aws ecr get-login-password "
+        "--region us-east-1 | docker login --username "
         f"AWS --password-stdin 811284229777.dkr.ecr.us-east-1.amazonaws.com && docker pull {XGB_LEGACY}`")
     checked: list[str] = []
     docker_ready.setattr(local, "image_problem", lambda uri: checked.append(uri))

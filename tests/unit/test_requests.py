@@ -84,7 +84,8 @@ def test_model_request() -> None:
     request = model_request("m-model", IMAGE, "s3://b/p/output/job/output/model.tar.gz", ROLE)
     assert request == {"ModelName": "m-model", "ExecutionRoleArn": ROLE,
                        "PrimaryContainer": {"Image": IMAGE,
-                                            "ModelDataUrl": "s3://b/p/output/job/output/model.tar.gz"}}
+                                            "ModelDataUrl": "s3://b/p/output/job/output/model.tar.gz",
+                                            "Environment": {}}}
     _valid("CreateModel", request)
 
 

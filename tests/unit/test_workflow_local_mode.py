@@ -45,6 +45,9 @@ class LocalModeClient:
     def create_transform_job(self, TransformJobName: str, ModelName: str, TransformInput: dict[str, Any],
                              TransformOutput: dict[str, Any], TransformResources: dict[str, Any],
                              **kwargs: Any) -> None:
+        # As sagemaker.local's _LocalTransformJob: the model's Environment is read unconditionally.
+        environment = dict(self.models[ModelName]["Environment"])
+        assert isinstance(environment, dict)
         rows = self.s3.objects[TransformInput["DataSource"]["S3DataSource"]["S3Uri"]].count(b"\n")
         self.s3.objects[f"{TransformOutput['S3OutputPath']}{TransformJobName}/test.csv.out"] = b"22.5\n" * rows
         now = datetime.now()
@@ -100,7 +103,7 @@ def test_the_workflow_runs_on_local_mode_responses(tmp_path: Path) -> None:
     # The model gets the image the workflow trained with, though local mode's Describe does not carry it.
     (container,) = backend.sagemaker.models.values()
     assert container == {"Image": "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
-                         "ModelDataUrl": result.training["ModelArtifacts"]["S3ModelArtifacts"]}
+                         "ModelDataUrl": result.training["ModelArtifacts"]["S3ModelArtifacts"], "Environment": {}}
     # Predictions were read from <S3OutputPath>/<job name>/test.csv.out, where local mode writes them.
     predictions = pd.read_csv(result.predictions)
     assert (predictions["predicted"] == 22.5).all()
