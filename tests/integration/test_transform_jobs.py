@@ -334,7 +334,8 @@ def test_model_lifecycle(sagemaker: Any, seed_model: dict[str, Any], unique: Any
     name = unique("copy")
     sagemaker.create_model(**model_request(name, XGB_LEGACY, seed_model["artifact"], ROLE))
     described = sagemaker.describe_model(ModelName=name)
-    assert described["PrimaryContainer"] == {"Image": XGB_LEGACY, "ModelDataUrl": seed_model["artifact"]}
+    assert described["PrimaryContainer"] == {"Image": XGB_LEGACY, "ModelDataUrl": seed_model["artifact"],
+                                             "Environment": {}}
     assert described["ExecutionRoleArn"] == ROLE
     assert name in [m["ModelName"] for m in sagemaker.list_models(NameContains=name)["Models"]]
     sagemaker.delete_model(ModelName=name)

@@ -1,8 +1,9 @@
 """Runtimes for the tests: installed once into `.runtimes/` at the repository root (git-ignored) and kept
 there across sessions. A runtime that cannot be installed fails the tests that need it.
 
-The default run tests the runtimes of the seed image (`1`, XGBoost 0.72) and of 1.7-1; `--all-runtimes` tests
-every image version's, and `--runtimes 0.90-1,1.0-1` the ones named.
+The default run tests the 1.7-1 runtime, and the seed image's (`1`, XGBoost 0.72) too for tests marked
+`default_runtimes("1", "1.7-1")`; `--all-runtimes` tests every image version's, and `--runtimes 0.90-1,1.0-1`
+the ones named.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import make_client
 
 RUNTIMES_DIR = Path(__file__).resolve().parents[2] / ".runtimes"
-DEFAULT_VERSIONS = ["1", "1.7-1"]
+DEFAULT_VERSIONS = ["1.7-1"]
 # Image versions whose runtime installs on this machine's Pythons (see backends/emulator/runtimes/catalog.py).
 ALL_VERSIONS = ["1", "0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0"]
 
@@ -30,7 +31,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         elif metafunc.config.getoption("--all-runtimes"):
             versions = ALL_VERSIONS
         else:
-            versions = DEFAULT_VERSIONS
+            marker = metafunc.definition.get_closest_marker("default_runtimes")
+            versions = list(marker.args) if marker is not None else DEFAULT_VERSIONS
         metafunc.parametrize("runtime_version", versions, scope="session")
 
 

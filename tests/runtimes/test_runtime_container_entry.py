@@ -52,6 +52,7 @@ def gunicorn_dir(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> 
     return target
 
 
+@pytest.mark.default_runtimes("1", "1.7-1")  # Python 3.9 and XGBoost 0.72 as well as 3.11 and 1.7.4
 def test_train_then_serve_in_the_runtime(runtime: Runtime, runtime_version: str, gunicorn_dir: Path,
                                          tmp_path: Path) -> None:
     opt_ml = tmp_path / "opt_ml"
