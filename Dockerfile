@@ -2,12 +2,25 @@
 #   docker build -t sagemaker-harness .
 #   docker run --rm -p 127.0.0.1:8765:8765 -v harness-state:/state sagemaker-harness
 # docker-compose.yml runs it with LocalStack as its upstream for S3, Logs, STS and IAM.
-FROM python:3.12-slim
+#
+# BASE is any image with Python 3.11 or later as `python3`, with venv (deploy/runtime_requirements.py needs
+# tomllib). With no registry, build on the Debian base made with debootstrap (backends/images/base.py; Debian's
+# own Python), which `harness images build` makes once:
+#   docker build --build-arg BASE=sagemaker-harness/base:bookworm -t sagemaker-harness .
+ARG BASE=python:3.12-slim
+FROM ${BASE}
 
+# Everything goes into a virtual environment, first on PATH: Debian's Python refuses system-wide `pip install`
+# (PEP 668), and the slim images' Python takes one as well.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+RUN python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "BASE needs Python 3.11 or later")' \
+    && python3 -m venv /opt/venv
 
 WORKDIR /app
 

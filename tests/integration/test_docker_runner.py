@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import ROLE, make_client, wait_training, wait_transform
+from tests.docker_images import base_image, build
 
 BYOC = Path(__file__).resolve().parents[1] / "byoc"
 FAKE_IMAGE = "harness-test/byoc:1"
@@ -256,7 +256,7 @@ def transform_with(model: str, name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def real_image() -> str:
-    subprocess.run(["docker", "build", "-t", REAL_IMAGE, str(BYOC)], check=True, capture_output=True, timeout=900)
+    build(REAL_IMAGE, BYOC, base_image())  # on this machine's Debian base: nothing is pulled
     return REAL_IMAGE
 
 
