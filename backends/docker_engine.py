@@ -61,6 +61,48 @@ def image_problem(image: str, timeout: float = 10.0) -> str | None:
     return None
 
 
+def container_ids() -> set[str]:
+    """The ids of every container in the engine, running or not (empty when the engine cannot be asked)."""
+    try:
+        client = docker_sdk().from_env(timeout=10)
+    except Exception:
+        return set()
+    try:
+        return {container.id for container in client.containers.list(all=True)}
+    except Exception:
+        return set()
+    finally:
+        client.close()
+
+
+def remove_exited_containers(images: set[str], keep: set[str]) -> int:
+    """Remove the exited containers of `images` that are not in `keep` (those that existed before); how many.
+
+    SDK local mode leaves every job's container behind once it exits; the local backend removes the ones its own
+    jobs made. Best effort: an engine that cannot be asked is left as it is."""
+    if not images:
+        return 0
+    try:
+        client = docker_sdk().from_env(timeout=10)
+    except Exception:
+        return 0
+    removed = 0
+    try:
+        for container in client.containers.list(all=True, filters={"status": "exited"}):
+            if container.id in keep or container.attrs.get("Config", {}).get("Image") not in images:
+                continue
+            try:
+                container.remove()
+                removed += 1
+            except Exception:
+                continue  # removed meanwhile, or in use: not ours to insist on
+    except Exception:
+        pass
+    finally:
+        client.close()
+    return removed
+
+
 def compose_command() -> list[str] | None:
     """How SDK local mode will call Docker Compose here: `docker compose` when that plugin reports version 2 or
     later (the SDKs' own test), else a `docker-compose` executable on PATH. None when neither works."""

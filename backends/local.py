@@ -31,7 +31,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .base import Backend, BackendUnavailable
-from .docker_engine import INSTALL_HINT, compose_command, engine_problem, image_problem
+from .docker_engine import (
+    INSTALL_HINT,
+    compose_command,
+    container_ids,
+    engine_problem,
+    image_problem,
+    remove_exited_containers,
+)
 from .localstack import ensure_localstack
 
 DEFAULT_LOCALSTACK = "http://localhost:4566"
@@ -52,6 +59,7 @@ class LocalBackend(Backend):
         self._clients: dict[str, Any] = {}
         self._images_present: set[str] = set()
         self._stop_localstack: Callable[[], None] | None = None  # set when this backend started LocalStack
+        self._containers_before: set[str] = set()  # the engine's containers when this backend started
 
     def start(self) -> None:
         # Docker first: without an engine nothing else matters, and the message should say so.
@@ -60,6 +68,7 @@ class LocalBackend(Backend):
             raise BackendUnavailable(f"no Docker engine is running ({problem}); the local backend runs the "
                                      "SageMaker containers in Docker")
         _scripts_on_path()
+        self._containers_before = container_ids()
         if compose_command() is None:
             raise BackendUnavailable("SDK local mode needs Docker Compose and neither `docker compose` nor "
                                      "`docker-compose` is available: install the Docker Compose plugin "
@@ -80,6 +89,9 @@ class LocalBackend(Backend):
     def stop(self) -> None:
         self._session = self._localstack = None
         self._clients.clear()
+        # Local mode leaves each job's exited container behind; remove those of this backend's jobs.
+        remove_exited_containers(self._images_present, self._containers_before)
+        self._images_present.clear()
         if self._stop_localstack is not None:
             stop, self._stop_localstack = self._stop_localstack, None
             stop()

@@ -55,7 +55,7 @@ def make_client(service: str, endpoint: str, region: str = REGION) -> Any:
 def localstack() -> Iterator[LocalStack]:
     """LocalStack on the host, on loopback (built on first use); a LocalStack that cannot start fails the tests."""
     try:
-        instance = LocalStack(free_port(), directory=LOCALSTACK_VENV).start()
+        instance = LocalStack(free_port(), directory=LOCALSTACK_VENV).start(timeout=300)
     except LocalStackError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from backends.base import Backend
+from backends.docker_engine import container_ids
 from backends.emulator.backend import EmulatorBackend
 from backends.emulator.runtimes import RuntimeStore
 from backends.emulator.runtimes.store import ENV_VAR as RUNTIMES_VARIABLE
@@ -59,7 +60,7 @@ def images() -> list[str]:
 
 @pytest.fixture(scope="module")
 def localstack_url() -> Iterator[str]:
-    instance = LocalStack(free_port(), directory=LOCALSTACK_VENV).start()
+    instance = LocalStack(free_port(), directory=LOCALSTACK_VENV).start(timeout=300)
     try:
         yield instance.url
     finally:
@@ -89,7 +90,10 @@ def _rmse(predictions: Path) -> float:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_harness_run_on_local_mode_equals_the_emulator_byte_for_byte(images: list[str], localstack_url: str,
                                                                       tmp_path: Path, version: str) -> None:
+    before = container_ids()
     local = _harness_run(tmp_path, "A", version, {"HARNESS_BACKEND": "local", "HARNESS_LOCALSTACK_URL": localstack_url})
+    # Local mode's exited containers (one for training, one for the transform) are gone with the backend.
+    assert container_ids() - before == set()
     emulator = _harness_run(tmp_path, "B", version, {"HARNESS_BACKEND": "emulator",
                                                      RUNTIMES_VARIABLE: str(RUNTIMES_DIR)})
     assert _rmse(local) < 6  # the seed's model scores about 4.2 to 4.4 on this split

@@ -3,14 +3,8 @@ ensure_localstack, stopped by the function it returns."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
-import socket
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from backends.localstack import LocalStack, answers, ensure_localstack, free_loopback_port
 from tests.conftest import LOCALSTACK_VENV
@@ -35,29 +29,10 @@ def listening_addresses(port: int) -> list[str]:
     return found
 
 
-def this_machines_other_addresses() -> list[str]:
-    """IPv4 addresses of this machine's interfaces other than loopback."""
-    candidates: set[str] = set()
-    try:
-        out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, timeout=10).stdout
-        candidates.update(line.split()[3].split("/")[0] for line in out.splitlines() if " inet " in line)
-    except (OSError, subprocess.SubprocessError, IndexError):
-        pass
-    with contextlib.suppress(OSError):
-        candidates.update(socket.gethostbyname_ex(socket.gethostname())[2])
-    return sorted(a for a in candidates if not ipaddress.ip_address(a).is_loopback)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc/net/tcp")
 def test_localstack_listens_on_loopback_only(localstack: LocalStack) -> None:
+    # Read from the kernel's socket tables, not by connecting to another interface: traffic from tests stays on
+    # loopback. (With LocalStack's default server this reads 0.0.0.0: it ignores the host it is given.)
     assert listening_addresses(localstack.port) == ["127.0.0.1"]
-    others = this_machines_other_addresses()
-    if not others:
-        pytest.skip("this machine has no address other than loopback to try")
-    for address in others:
-        with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
-            sock.settimeout(5)
-            sock.connect((address, localstack.port))
 
 
 def test_ensure_localstack_uses_the_one_that_answers(localstack: LocalStack) -> None:

@@ -133,9 +133,11 @@ def test_two_workers_each_load_the_model_once(model_dir: Path) -> None:
     port = free_port()
     server = start_server([sys.executable, "-m", ENTRY_MODULE, "serve"],
                           serve_env(model_dir, port, SAGEMAKER_MODEL_SERVER_WORKERS="2"), port)
-    for _ in range(4):
-        assert server.invoke(PAYLOADS["text/csv"], "text/csv")[0] == 200
-    out, err = server.stop()
+    try:
+        for _ in range(4):
+            assert server.invoke(PAYLOADS["text/csv"], "text/csv")[0] == 200
+    finally:
+        out, err = server.stop()
     assert out.decode().count("Model loaded successfully for worker : ") == 2, out.decode()
     assert err.decode().count("Booting worker with pid") == 2
     assert "Using worker: sync" in err.decode()

@@ -46,7 +46,7 @@ def _train(clients: dict[str, Any], version: str, hyperparameters: dict[str, str
     sagemaker.create_training_job(**training_job_request(TrainingConfig(
         job_name=name, image=image_uri(REGION, version=version), role=ROLE, output_path=f"{prefix}/output",
         train_uri=f"{prefix}/train/", validation_uri=f"{prefix}/validation/", hyperparameters=hyperparameters)))
-    return wait_training(sagemaker, name, timeout=180)
+    return wait_training(sagemaker, name, timeout=600)
 
 
 # The versions whose container code was run as the reference (the same in every test of this module).
