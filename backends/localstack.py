@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import NoReturn
 
 from .base import BackendUnavailable
+from .emulator.executor.docker_serving import free_port
 from .emulator.runtimes.store import locked
 
 ENV_VAR = "HARNESS_LOCALSTACK_DIR"
@@ -139,7 +140,7 @@ class LocalStack:
         if self._process is not None:
             raise LocalStackError(f"LocalStack at {self.url} is already started")
         venv = ensure_installed(self.directory, self._progress)
-        self.port = self._requested_port or free_loopback_port()
+        self.port = self._requested_port or free_port()
         if not _port_is_free(self.port):
             raise LocalStackError(f"cannot start LocalStack on {HOST}:{self.port}: the port is in use")
         self._workdir = Path(tempfile.mkdtemp(prefix="harness-localstack-"))
@@ -228,12 +229,6 @@ def ensure_localstack(url: str | None, *, directory: Path | None = None, timeout
         return url.rstrip("/"), None
     instance = LocalStack(directory=directory, progress=progress).start(timeout)
     return instance.url, instance.stop
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_is_free(port: int) -> bool:

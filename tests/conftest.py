@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from backends.emulator.executor.docker_serving import free_port
 from backends.emulator.server import Emulator, EmulatorConfig
 from backends.localstack import LocalStack, LocalStackError
 
@@ -187,12 +188,6 @@ def booster_from_artifact(s3: Any, uri: str) -> Any:
     except xgb.core.XGBoostError:
         booster = pickle.loads(data)
     return booster
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(state: Path, port: int) -> subprocess.Popen[bytes]:

@@ -9,9 +9,7 @@ made (not Debian, no debootstrap, not root) the Dockerfile's own default is used
 from __future__ import annotations
 
 import functools
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -57,13 +55,3 @@ def build(tag: str, context: Path, base: str | None, dockerfile: Path | None = N
         output = (result.stdout + result.stderr).strip().splitlines()
         pytest.fail(f"{' '.join(command)} failed:\n" + "\n".join(output[-30:]), pytrace=False)
     return time.monotonic() - started
-
-
-def compose_binary() -> list[str] | None:
-    """`docker compose` (the plugin), else `docker-compose` on PATH or next to this interpreter."""
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    for candidate in (shutil.which("docker-compose"), str(Path(sys.executable).parent / "docker-compose")):
-        if candidate and Path(candidate).exists():
-            return [candidate]
-    return None

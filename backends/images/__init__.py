@@ -8,8 +8,8 @@ version, so unchanged code (SDK local mode, the emulator's Docker runner) finds 
 from __future__ import annotations
 
 from .algorithm import BuildStep, ImageBuild, build_algorithm_image
-from .base import BASE_IMAGE, BaseImageError, ensure_base_image
+from .base import BASE_REPOSITORY, BaseImageError, ensure_base_image
 from .docker_cli import DockerCliError
 
-__all__ = ["BASE_IMAGE", "BaseImageError", "BuildStep", "DockerCliError", "ImageBuild", "build_algorithm_image",
+__all__ = ["BASE_REPOSITORY", "BaseImageError", "BuildStep", "DockerCliError", "ImageBuild", "build_algorithm_image",
            "ensure_base_image"]

