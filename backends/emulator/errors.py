@@ -55,3 +55,33 @@ class UnknownOperationException(ServiceError):
 class InternalFailure(ServiceError):
     code = "InternalFailure"
     status = 500
+
+
+# sagemaker-runtime's errors (rest-json: the code travels in the x-amzn-ErrorType header).
+
+
+class ValidationError(ServiceError):
+    """sagemaker-runtime's bad request, and its missing endpoint."""
+
+    code = "ValidationError"
+    status = 400
+
+
+class ModelError(ServiceError):
+    """The model container answered an invocation with an error: the platform answers 424 with its status and
+    text."""
+
+    code = "ModelError"
+    status = 424
+
+    def __init__(self, message: str, original_status: int, original_message: str, log_stream_arn: str | None
+                 ) -> None:
+        super().__init__(message)
+        self.original_status = original_status
+        self.original_message = original_message
+        self.log_stream_arn = log_stream_arn
+
+
+class ServiceUnavailable(ServiceError):
+    code = "ServiceUnavailable"
+    status = 503

@@ -1,7 +1,8 @@
 """One HTTP endpoint for every service a SageMaker program talks to.
 
-Requests whose `X-Amz-Target` names SageMaker go to our control plane; everything else (S3, CloudWatch Logs,
-STS, IAM...) goes to the services application: an embedded moto, or a proxy to an upstream such as
+Requests whose `X-Amz-Target` names SageMaker go to our control plane, endpoint invocations
+(`POST /endpoints/<name>/invocations`, sagemaker-runtime) to the endpoints' model servers; everything else (S3,
+CloudWatch Logs, STS, IAM...) goes to the services application: an embedded moto, or a proxy to an upstream such as
 LocalStack. So `AWS_ENDPOINT_URL` alone points a whole program at the emulator.
 """
 
@@ -16,6 +17,7 @@ from .errors import InternalFailure, SerializationException, ServiceError
 from .json_protocol import CONTENT_TYPE, error_body, parse_target, region_from_authorization
 from .sagemaker.api import SageMakerApi
 from .sagemaker.context import RequestContext
+from .sagemaker_runtime import RuntimeApi, is_runtime_request
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +31,20 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Al
 
 
 class Gateway:
-    def __init__(self, sagemaker: SageMakerApi, services: WSGIApp, default_region: str) -> None:
+    def __init__(self, sagemaker: SageMakerApi, services: WSGIApp, default_region: str,
+                 runtime: RuntimeApi | None = None) -> None:
         self.sagemaker = sagemaker
         self.services = services
         self.default_region = default_region
+        self.runtime = runtime  # sagemaker-runtime: endpoint invocations
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         prefix, operation = parse_target(target)
         if prefix == "SageMaker":
             return self._sagemaker(environ, start_response, operation)
+        if self.runtime is not None and not target and is_runtime_request(environ):
+            return self.runtime(environ, start_response)
         if environ.get("PATH_INFO") == "/_harness/health":
             return _respond(start_response, 200, b'{"status": "ok"}', "application/json", str(uuid.uuid4()))
         return self.services(environ, start_response)

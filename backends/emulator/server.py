@@ -17,16 +17,21 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from . import snapshot
 from .algorithms.images import resolve_image
 from .executor import embedded_s3
+from .executor.async_inference import AsyncInvocations
 from .executor.clients import AwsClients
+from .executor.endpoint_fleet import EndpointFleet
 from .executor.executor import Executor
 from .executor.training import RunSettings
 from .gateway import Gateway
 from .iam import PolicySimulator, ensure_execution_role
 from .sagemaker.api import SageMakerApi
+from .sagemaker.endpoint_configs import EndpointConfigs
+from .sagemaker.endpoints import Endpoints
 from .sagemaker.models import Models
 from .sagemaker.tags import Tags
 from .sagemaker.training_jobs import TrainingJobs
 from .sagemaker.transform_jobs import TransformJobs
+from .sagemaker_runtime import RuntimeApi
 from .services import UpstreamProxy, embedded_moto
 from .store import Store
 
@@ -45,6 +50,7 @@ class EmulatorConfig:
     # Save the embedded S3 and Logs data in state_dir at stop and load it at start (see snapshot.py); an
     # upstream keeps its own data.
     persist_services: bool = True
+    capture_flush_seconds: float = 1.0  # how often endpoints' data capture files are written to S3
 
 
 class SnapshotError(Exception):
@@ -64,9 +70,13 @@ class Emulator:
         services = UpstreamProxy(self.config.upstream) if self.config.upstream else embedded_moto()
         # IAM's policy simulator answers for this emulator, which enforces no IAM policy (see iam.py).
         services = PolicySimulator(services)
+        self.endpoint_configs = EndpointConfigs(self.store, self.models)
+        self.endpoints = Endpoints(self.store, self.endpoint_configs, self.models)
         self.tags = Tags(self.store)
-        api = SageMakerApi(self.training, self.models, self.transforms, self.tags)
-        self.gateway = Gateway(api, services, self.config.region)
+        api = SageMakerApi(self.training, self.models, self.transforms, self.endpoint_configs, self.endpoints,
+                           self.tags)
+        self.runtime = RuntimeApi(self.endpoints, None, self.config.region)
+        self.gateway = Gateway(api, services, self.config.region, self.runtime)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._saves_at_stop = False
@@ -74,6 +84,8 @@ class Emulator:
         self.saved: snapshot.SnapshotCounts | None = None  # what stop() saved there
         self._clients: AwsClients | None = None
         self.executor: Executor | None = None
+        self.fleet: EndpointFleet | None = None
+        self._async: AsyncInvocations | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -100,6 +112,14 @@ class Emulator:
         self.executor.warm_up()
         if self._persists:
             self._restore_services()
+        # Endpoints serve again as they did before a stop or a crash (their model data is in S3, loaded above).
+        self.fleet = EndpointFleet(self.endpoints, self._clients, self.config.state_dir / "endpoints",
+                                   RunSettings(runtimes_dir=self.config.runtimes_dir),
+                                   capture_flush_seconds=self.config.capture_flush_seconds)
+        self.endpoints.fleet = self.fleet
+        self.fleet.recover(self.endpoints.recoverable())
+        self._async = AsyncInvocations(self.endpoints, self._clients)
+        self.runtime.submitter = self._async
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()
         self._saves_at_stop = self._persists  # only a start that loaded the snapshot whole may replace it
@@ -128,6 +148,10 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop running jobs (they end Stopped), save the embedded services' data, stop serving, close the store."""
+        if self._async is not None:
+            self._async.shutdown()
+        if self.fleet is not None:
+            self.fleet.shutdown()  # the endpoints stay InService: they serve again at the next start
         if self.executor is not None:
             self.executor.shutdown()
         if self._saves_at_stop and self._clients is not None:

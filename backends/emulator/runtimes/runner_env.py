@@ -46,3 +46,32 @@ def runner_environment(root: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(runner_path(root))
     env["PYTHONNOUSERSITE"] = "1"
     return env
+
+
+# Pure-Python distributions a runtime's model server needs besides the runtime's own packages (the algorithm
+# images copy the same ones: images/algorithm.py).
+SERVER_PACKAGES = ("gunicorn", "packaging")
+
+
+def server_packages_path(root: Path) -> Path:
+    """A directory of links to this environment's model-server packages, for a runtime's interpreter to append to
+    `sys.path` (after its own site-packages, so a runtime's own copy wins)."""
+    import importlib.util
+
+    digest = hashlib.sha1(str(_PACKAGE_DIR).encode()).hexdigest()[:12]
+    directory = root / ".server-packages" / digest
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in SERVER_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"the model server needs the {name} package in the emulator's environment")
+        source = Path(next(iter(spec.submodule_search_locations)))
+        link = directory / name
+        if link.is_symlink() and os.readlink(link) == str(source):
+            continue
+        temporary = directory / f".{name}.{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        temporary.symlink_to(source, target_is_directory=True)
+        os.replace(temporary, link)
+    return directory

@@ -5,7 +5,8 @@ the container's variables, checked here with clear messages, the model-loading h
 the image needs no configuration file — `serve` is one `python -m` command in any runtime's interpreter.
 
 * bind `<host>:$SAGEMAKER_BIND_TO_PORT` (8080); the host is 0.0.0.0 as in the container, `HARNESS_BIND_HOST`
-  changes it (tests bind 127.0.0.1);
+  changes it (tests bind 127.0.0.1), and `HARNESS_BIND` replaces the whole address (the emulator's endpoints
+  bind `unix:<path>`);
 * `$SAGEMAKER_MODEL_SERVER_WORKERS` worker processes (one per CPU), `$SAGEMAKER_MODEL_SERVER_TIMEOUT` seconds
   (60) before a silent worker is restarted;
 * sync workers: each answers one request at a time, as the container's do, so one XGBoost Booster never
@@ -37,6 +38,7 @@ PORT_VARIABLE = "SAGEMAKER_BIND_TO_PORT"
 WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 TIMEOUT_VARIABLE = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 HOST_VARIABLE = "HARNESS_BIND_HOST"
+BIND_VARIABLE = "HARNESS_BIND"
 
 
 class ServerSettingError(ValueError):
@@ -48,7 +50,7 @@ def server_options(environ: Mapping[str, str]) -> dict[str, Any]:
     host = environ.get(HOST_VARIABLE) or "0.0.0.0"
     port = _positive_int(environ, PORT_VARIABLE, DEFAULT_PORT)
     return {
-        "bind": f"{host}:{port}",
+        "bind": environ.get(BIND_VARIABLE) or f"{host}:{port}",
         "workers": _positive_int(environ, WORKERS_VARIABLE, os.cpu_count() or 1),
         "timeout": _positive_int(environ, TIMEOUT_VARIABLE, DEFAULT_TIMEOUT),
         "worker_class": "sync",
@@ -93,10 +95,12 @@ class ModelServer(gunicorn.app.base.BaseApplication):
         self.container_log.info(f"Model loaded successfully for worker : {os.getpid()}")
 
 
-def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | None = None) -> int:
-    """Run the server until it is stopped (SIGTERM, SIGINT); the process's exit code."""
+def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | None = None,
+          extra: Mapping[str, Any] | None = None) -> int:
+    """Run the server until it is stopped (SIGTERM, SIGINT); the process's exit code. `extra` adds gunicorn
+    settings (the emulator's endpoints add a `post_fork` hook)."""
     try:
-        options = server_options(environ)
+        options = {**server_options(environ), **(extra or {})}
     except ServerSettingError as e:
         print(f"The model server did not start: {e}", file=sys.stderr)
         return 2
