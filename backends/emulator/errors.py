@@ -74,9 +74,10 @@ class ModelError(ServiceError):
     code = "ModelError"
     status = 424
 
-    def __init__(self, message: str, original_status: int, original_message: str, log_stream_arn: str | None
-                 ) -> None:
+    def __init__(self, message: str, original_status: int, original_message: str, log_stream_arn: str | None,
+                 kind: str = "CLIENT") -> None:
         super().__init__(message)
+        self.error_code = f"{kind}_ERROR_FROM_MODEL"
         self.original_status = original_status
         self.original_message = original_message
         self.log_stream_arn = log_stream_arn

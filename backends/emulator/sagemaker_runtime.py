@@ -106,9 +106,11 @@ class RuntimeApi:
                                   "constraint: Member must not be null")
         output = self.endpoints.async_output(ctx, params["EndpointName"])
         inference_id = params.get("InferenceId") or str(uuid.uuid4())
-        output_location = f"{output['S3OutputPath'].rstrip('/')}/{inference_id}.out"
+        # The objects are named by an id of their own, not by the InferenceId (as SageMaker's are).
+        object_id = str(uuid.uuid4())
+        output_location = f"{output['S3OutputPath'].rstrip('/')}/{object_id}.out"
         failure_path = output.get("S3FailurePath")
-        failure_location = f"{failure_path.rstrip('/')}/{inference_id}-error.out" if failure_path else None
+        failure_location = f"{failure_path.rstrip('/')}/{object_id}-error.out" if failure_path else None
         request = Invocation(body=b"", content_type=params.get("ContentType"), accept=params.get("Accept"),
                              custom_attributes=params.get("CustomAttributes"), inference_id=inference_id)
         if self.submitter is None:
@@ -159,8 +161,7 @@ def _body(environ: dict[str, Any]) -> bytes:
             if not chunk:
                 break
             remaining -= len(chunk)
-        error = ValidationError(f"Request body of {length} bytes exceeds the InvokeEndpoint payload limit of "
-                                f"{MAX_PAYLOAD} bytes (6 MB).")
+        error = ValidationError(f"HTTP content length exceeded {MAX_PAYLOAD} bytes.")
         error.status = 413
         raise error
     if length <= 0:
@@ -172,9 +173,10 @@ def _body(environ: dict[str, Any]) -> bytes:
 def _error(start_response: StartResponse, error: ServiceError, request_id: str) -> list[bytes]:
     body: dict[str, Any] = {"Message": error.message}
     if isinstance(error, ModelError):
-        body.update({"OriginalStatusCode": error.original_status, "OriginalMessage": error.original_message})
-        if error.log_stream_arn:
-            body["LogStreamArn"] = error.log_stream_arn
+        body = {"ErrorCode": error.error_code, **({"LogStreamArn": error.log_stream_arn} if error.log_stream_arn
+                                                  else {}),
+                "Message": error.message, "OriginalMessage": error.original_message,
+                "OriginalStatusCode": error.original_status}
     headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.code)]
     return _respond(start_response, error.status, json.dumps(body).encode(), headers, request_id)
 

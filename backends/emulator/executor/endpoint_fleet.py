@@ -24,6 +24,7 @@ import random
 import secrets
 import shutil
 import socket
+import tarfile
 import tempfile
 import threading
 import time
@@ -56,7 +57,7 @@ INVOCATION_TIMEOUT_SECONDS = 60.0  # SageMaker gives a container 60 s to answer 
 RECOVERY_WAIT_SECONDS = 60.0  # how long an invocation waits for an endpoint whose servers are (re)starting
 _SHIP_EVERY = 0.5
 # The address the container's access log shows for the platform's requests.
-_PLATFORM_ADDRESS = "169.254.178.2"
+_PLATFORM_ADDRESS = "10.32.0.2"
 
 
 class EndpointRecorder(Protocol):
@@ -116,7 +117,8 @@ class Instance:
         try:
             connection = self._connect(2.0)
             try:
-                connection.request("GET", "/ping", headers={"x-harness-client": _PLATFORM_ADDRESS})
+                connection.request("GET", "/ping", headers={"x-harness-client": _PLATFORM_ADDRESS,
+                                                           "User-Agent": "AHC/2.0"})
                 return connection.getresponse().status == 200
             finally:
                 connection.close()
@@ -366,8 +368,9 @@ class EndpointFleet:
             raise DataError(f"Failed to download model data from {url}: {exc}") from None
         try:
             unpack_model(archive, model_dir)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"Model data at {url} is not a valid tar.gz archive: {exc}") from None
+        except (OSError, EOFError, tarfile.TarError):
+            raise DataError(f'Failed to extract model data archive from URL "{url}". Please ensure that the object '
+                            "located at the URL is a valid tar.gz archive.") from None
         archive.unlink()
 
     def _start_instance(self, region: str, name: str, spec: dict[str, Any], workspace: Path) -> Instance:

@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 import shutil
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -125,7 +126,7 @@ class TransformRun:
             raise DataError(f"Could not download model data from {url}: {exc}") from None
         try:
             unpack_model(archive, self.root / "model")
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, tarfile.TarError) as exc:
             raise DataError(f"Model data at {url} is not a valid tar.gz archive: {exc}") from None
         archive.unlink()
 

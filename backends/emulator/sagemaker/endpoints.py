@@ -93,8 +93,8 @@ class Endpoints:
             variant = variants.get(desired["VariantName"].lower())
             if variant is None:
                 raise ValidationException(
-                    f"The variant name(s) [{desired['VariantName']}] is/are not present in the endpoint "
-                    f"{endpoint['EndpointArn']}.")
+                    f'The variant name(s) "{desired["VariantName"]}" is/are not present within endpoint '
+                    f'configuration "{deployment["EndpointConfigName"]}".')
             if "DesiredWeight" in desired:
                 variant["Weight"] = desired["DesiredWeight"]
             if "DesiredInstanceCount" in desired:
@@ -107,13 +107,19 @@ class Endpoints:
 
     def delete_endpoint(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["EndpointName"]
+        refused: list[str] = []
 
         def deleting(endpoint: dict[str, Any]) -> None:
+            if endpoint["EndpointStatus"] in _CHANGING - {"Deleting"}:  # SageMaker refuses it while changing
+                refused.append(endpoint["EndpointArn"])
+                return
             endpoint["EndpointStatus"] = "Deleting"
             endpoint["LastModifiedTime"] = time.time()
 
         if self.store.update(KIND, ctx.region, name, deleting) is None:
             raise ValidationException(_not_found(ctx, name))
+        if refused:
+            raise ValidationException(f'Cannot update in-progress endpoint "{refused[0]}".')
         if self.fleet is None:
             self.store.delete(KIND, ctx.region, name)
         else:
@@ -138,15 +144,15 @@ class Endpoints:
         except InstanceError as failure:
             raise ModelError(f"Received server error (0) from primary with message \"{failure}\". See "
                              f"{_log_link(ctx, name)} in account {ctx.account} for more information.",
-                             original_status=0, original_message=str(failure), log_stream_arn=None) from None
+                             original_status=0, original_message=str(failure),
+                             log_stream_arn=_log_group_arn(ctx, name), kind="SERVER") from None
         if answer.status >= 400:
             kind = "client" if answer.status < 500 else "server"
             text = answer.body.decode("utf-8", errors="replace")
-            stream = (f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:/aws/sagemaker/Endpoints/{name}:"
-                      f"log-stream:{answer.log_stream}")
             raise ModelError(f"Received {kind} error ({answer.status}) from primary with message \"{text}\". See "
                              f"{_log_link(ctx, name)} in account {ctx.account} for more information.",
-                             original_status=answer.status, original_message=text, log_stream_arn=stream)
+                             original_status=answer.status, original_message=text,
+                             log_stream_arn=_log_group_arn(ctx, name), kind=kind.upper())
         return answer
 
     def async_output(self, ctx: RequestContext, name: str) -> dict[str, Any]:
@@ -275,6 +281,11 @@ def _not_found(ctx: RequestContext, name: str) -> str:
 def _log_link(ctx: RequestContext, name: str) -> str:
     return (f"https://{ctx.region}.console.aws.amazon.com/cloudwatch/home?region={ctx.region}#logEventViewer:"
             f"group=/aws/sagemaker/Endpoints/{name}")
+
+
+def _log_group_arn(ctx: RequestContext, name: str) -> str:
+    # What SageMaker answers as a ModelError's LogStreamArn: the endpoint's log group (not one stream).
+    return f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:/aws/sagemaker/Endpoints/{name}"
 
 
 def _config_members(deployment: dict[str, Any]) -> dict[str, Any]:
