@@ -48,7 +48,7 @@ def boston(sagemaker: Any, s3: Any, bucket: str) -> dict[str, Any]:
     """Two models trained on the Boston data (1.7-1 with two settings, and the legacy image), each with its batch
     transform output of the test set: what an endpoint must answer string for string."""
     features, label = boston_frames()
-    x_train, x_test, y_train, y_test = train_test_split(features, label, test_size=0.33, random_state=1)
+    x_train, x_test, y_train, _ = train_test_split(features, label, test_size=0.33, random_state=1)
     train = upload_csv(s3, bucket, "ep/train.csv", pd.concat([y_train, x_train], axis=1))
     test = upload_csv(s3, bucket, "ep/test/test.csv", x_test)
     stamp = int(time.time() * 1000)
@@ -326,7 +326,7 @@ def test_logs_data_capture_and_deletion(emulator: Emulator, sagemaker: Any, runt
         answers.append(answer["Body"].read().decode())
     deployment = emulator.fleet.deployment("us-east-1", name) if emulator.fleet else None
     assert deployment is not None
-    pids = [instance.process.pid for variant in deployment.variants for instance in variant.instances]
+    pids = [instance.pid for variant in deployment.variants for instance in variant.instances]
     assert len(pids) == 2 and all(pid and process_alive(pid) for pid in pids)
 
     sagemaker.delete_endpoint(EndpointName=name)  # flushes the capture and stops the servers

@@ -113,6 +113,12 @@ class Instance:
     def stream(self) -> str:
         return self.shipper.stream
 
+    @property
+    def pid(self) -> int | None:
+        """The model server's process id (None for a container: its processes are the engine's)."""
+        pid = getattr(self.process, "pid", None)
+        return pid if isinstance(pid, int) else None
+
     def ping(self) -> bool:
         try:
             connection = self._connect(2.0)
