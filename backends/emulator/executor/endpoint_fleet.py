@@ -16,6 +16,7 @@ only starts or stops the difference. Each instance's log goes to `/aws/sagemaker
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import itertools
 import json
@@ -56,6 +57,7 @@ DEFAULT_HEALTH_CHECK_SECONDS = 120.0  # a variant's ContainerStartupHealthCheckT
 INVOCATION_TIMEOUT_SECONDS = 60.0  # SageMaker gives a container 60 s to answer an invocation
 RECOVERY_WAIT_SECONDS = 60.0  # how long an invocation waits for an endpoint whose servers are (re)starting
 _SHIP_EVERY = 0.5
+_MODEL_READY = ".model-ready"  # written once the model is extracted in full
 # The address the container's access log shows for the platform's requests.
 _PLATFORM_ADDRESS = "10.32.0.2"
 
@@ -256,7 +258,7 @@ class EndpointFleet:
             deployments = list(self._live.values())
             self._live.clear()
         for deployment in deployments:
-            self._stop(deployment, [], grace_seconds)
+            self._stop(deployment, [], grace_seconds, keep_files=True)
         self._shipping.join(5)
         shutil.rmtree(self._sockets, ignore_errors=True)
 
@@ -327,21 +329,23 @@ class EndpointFleet:
             self._stop(current, kept, None)
 
     def _bring_up(self, region: str, name: str, target: dict[str, Any], current: Deployment | None) -> Deployment:
-        deployment_id = secrets.token_hex(4)
         variants: list[VariantServers] = []
         started: list[Instance] = []
         try:
             for spec in target["Variants"]:
                 variant_key = json.dumps([spec["VariantName"].lower(), spec["Container"]], sort_keys=True)
                 reused: list[Instance] = []
-                workspace = self.root / region / name.lower() / deployment_id / spec["VariantName"]
+                # Named by what it serves, so the servers of a restarted emulator find their model on disk (as an
+                # instance keeps it on its volume) even when S3 lost it in a crash.
+                digest = hashlib.sha1(variant_key.encode()).hexdigest()[:16]
+                workspace = self.root / region / name.lower() / f"{spec['VariantName']}-{digest}"
                 if current is not None:
                     previous = next((v for v in current.variants if v.key == variant_key), None)
                     if previous is not None:
                         reused = previous.instances[:spec["InstanceCount"]]
                         workspace = previous.workspace
                 fresh_count = spec["InstanceCount"] - len(reused)
-                if fresh_count > 0 and not reused:
+                if fresh_count > 0 and not reused and not (workspace / _MODEL_READY).exists():
                     self._fetch_model(region, spec["Container"], workspace)
                 fresh = [self._start_instance(region, name, spec, workspace) for _ in range(fresh_count)]
                 started.extend(fresh)
@@ -365,6 +369,7 @@ class EndpointFleet:
         if not url:
             if resolve_image(container.get("Image", "")) is not None:
                 raise DataError("The model has no ModelDataUrl; the built-in XGBoost image needs model artifacts.")
+            (workspace / _MODEL_READY).touch()
             return
         bucket, key = split_uri(url)
         archive = workspace / "model.tar.gz"
@@ -378,6 +383,7 @@ class EndpointFleet:
             raise DataError(f'Failed to extract model data archive from URL "{url}". Please ensure that the object '
                             "located at the URL is a valid tar.gz archive.") from None
         archive.unlink()
+        (workspace / _MODEL_READY).touch()
 
     def _start_instance(self, region: str, name: str, spec: dict[str, Any], workspace: Path) -> Instance:
         instance_id = "i-0" + secrets.token_hex(8)
@@ -434,7 +440,10 @@ class EndpointFleet:
             if waiting:
                 time.sleep(0.05)
 
-    def _stop(self, deployment: Deployment, kept: list[Instance], grace_seconds: float | None) -> None:
+    def _stop(self, deployment: Deployment, kept: list[Instance], grace_seconds: float | None,
+              keep_files: bool = False) -> None:
+        """Stop the deployment's instances but `kept`; their files go too unless `keep_files` (at the emulator's
+        stop, so the next start finds the models)."""
         grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
         if deployment.capture is not None:
             deployment.capture.close()
@@ -443,7 +452,9 @@ class EndpointFleet:
             stopping = [instance for instance in variant.instances if id(instance) not in kept_ids]
             for instance in stopping:
                 instance.stop(grace)
-            if len(stopping) == len(variant.instances):
+                if not keep_files:
+                    shutil.rmtree(instance.log_path.parent, ignore_errors=True)
+            if len(stopping) == len(variant.instances) and not keep_files:
                 shutil.rmtree(variant.workspace, ignore_errors=True)
 
     @staticmethod
