@@ -124,3 +124,43 @@ def test_the_expected_output_is_one_line_per_row(served: Served) -> None:
     assert len(lines) >= ROWS and all(math.isfinite(float(line)) for line in lines)
     assert len(set(lines)) > 100  # a model that predicts something, not one constant
 
+
+
+def test_endpoint_answers_the_releases_predictions(runtime: Runtime, rt_clients: dict[str, Any],
+                                                   served: Served) -> None:
+    """A real-time endpoint of the same model serves from the runtime's own model server (gunicorn in the release's
+    interpreter) and answers, request for request, the release's predictions, with 8 requests in flight."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import make_client
+
+    sagemaker = rt_clients["sagemaker"]
+    runtime_client = make_client("sagemaker-runtime", sagemaker.meta.endpoint_url)
+    name = f"ep-{served.model_name}"[:63]
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": served.model_name, "InitialInstanceCount": 2,
+        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2})
+    rows = rt_clients["s3"].get_object(Bucket=BUCKET, Key=f"{served.prefix}/in/rows.csv")["Body"].read()
+    lines = rows.decode().splitlines()
+    chunks = ["\n".join(lines[start:start + 100]) for start in range(0, 4000, 100)]
+    version = runtime.spec.image_version
+    separator = "," if version == "1" else "\n"  # xgboost:1 joins real-time CSV answers with commas
+
+    def invoke(chunk: str) -> list[str]:
+        answer = runtime_client.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=chunk)
+        return [value for value in answer["Body"].read().decode().split(separator) if value]
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = [value for answer in pool.map(invoke, chunks) for value in answer]
+    finally:
+        sagemaker.delete_endpoint(EndpointName=name)
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig={"Delay": 0.2})
+    assert got == served.expected.decode().splitlines()[:4000]
+    streams = rt_clients["logs"].describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{name}")["logStreams"]
+    lines_logged = [event["message"] for stream in streams for event in rt_clients["logs"].get_log_events(
+        logGroupName=f"/aws/sagemaker/Endpoints/{name}", logStreamName=stream["logStreamName"])["events"]]
+    assert not any("NOTE (sagemaker-harness): no runtime" in line for line in lines_logged)
+    assert any("Booting worker with pid" in line for line in lines_logged)
