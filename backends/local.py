@@ -101,6 +101,8 @@ class LocalBackend(Backend):
             raise BackendUnavailable("the local backend is not started")
         if service == "sagemaker":
             return self._session.sagemaker_client
+        if service == "sagemaker-runtime":
+            return self._session.sagemaker_runtime_client  # SDK local mode's: it serves one endpoint, on port 8080
         if service not in self._clients:
             # Path-style addressing: LocalStack on localhost has no per-bucket host names.
             self._clients[service] = self._localstack.client(

@@ -14,21 +14,32 @@ already) and the process's peak RSS. Each phase runs in its own process so that 
   computation: a value on a rounding boundary can become another float32, and so another prediction.
 * transform-native: the same with XGBoost's own multi-threaded text reader, the quickest way to predict a CSV
   in process. Not what the container computes; measured to show what the container-faithful parse costs.
+* latency: the container's own inference code in process: `serving.load_model` of an extracted model
+  artifact, then `serving.predict` of one request body (text/csv, real time) again and again; the seconds of
+  each call.
+* throughput: the same code answering 100-row requests from `concurrency` processes forked after the model is
+  loaded (the container's model server runs one process per worker), each answering its share; rows/s from
+  the moment all are ready until the last has answered.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from .workload import bare_params
+from backends.emulator.algorithms.xgboost import serving
+
+from .workload import bare_params, image_version
 
 
 def train(train_csv: str, model_path: str, rounds: int) -> int:
@@ -60,6 +71,66 @@ def transform_native(model_path: str, test_csv: str, output_path: str) -> int:
     return int(dtest.num_row())
 
 
+def latency(model_dir: str, body_file: str, samples: int, warmup: int) -> dict[str, Any]:
+    model = serving.load_model(model_dir, image_version())
+    body = Path(body_file).read_bytes()
+    for _ in range(warmup):
+        answer = _answer(model, body)
+    seconds = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        answer = _answer(model, body)
+        seconds.append(time.perf_counter() - start)
+    return {"latencies": seconds, "answer": answer.decode(), "rows": samples}
+
+
+def throughput(model_dir: str, bodies_file: str, rows_per_request: int, concurrency: int,
+               requests: int) -> dict[str, Any]:
+    model = serving.load_model(model_dir, image_version())
+    bodies = request_bodies(Path(bodies_file).read_bytes(), rows_per_request)
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    pids = []
+    for worker in range(concurrency):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child exits with os._exit
+            code = 1
+            try:
+                _answer(model, bodies[worker % len(bodies)])  # warm-up
+                os.write(ready_write, b"r")
+                os.read(go_read, 1)
+                for index in range(worker, requests, concurrency):
+                    _answer(model, bodies[index % len(bodies)])
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    ready = 0
+    while ready < concurrency:
+        ready += len(os.read(ready_read, concurrency - ready))
+    start = time.perf_counter()
+    os.write(go_write, b"g" * concurrency)
+    failed = [pid for pid in pids if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
+    seconds = time.perf_counter() - start
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {concurrency} bare throughput workers failed")
+    return {"seconds": seconds, "rows": requests * rows_per_request}
+
+
+def request_bodies(rows: bytes, rows_per_request: int) -> list[bytes]:
+    """`rows` (CSV lines) cut into request bodies of `rows_per_request` lines each."""
+    lines = rows.splitlines(keepends=True)
+    return [b"".join(lines[i:i + rows_per_request]) for i in range(0, len(lines), rows_per_request)]
+
+
+def _answer(model: serving.LoadedModel, body: bytes) -> bytes:
+    """The container's real-time answer to a text/csv request."""
+    result = serving.predict(model, body, "text/csv", None, batch=False)
+    if result.status != 200:
+        raise RuntimeError(f"serving.predict answered {result.status}: {result.body[:200]!r}")
+    return result.body
+
+
 def _read_csv(uri: str) -> xgb.DMatrix:
     with warnings.catch_warnings():
         # XGBoost 3.1+ warns that text input is deprecated; it is what the container uses.
@@ -79,18 +150,37 @@ def main(argv: list[str] | None = None) -> None:
         transform_parser.add_argument("model")
         transform_parser.add_argument("test_csv")
         transform_parser.add_argument("output")
+    latency_parser = commands.add_parser("latency")
+    latency_parser.add_argument("model_dir")
+    latency_parser.add_argument("body")
+    latency_parser.add_argument("samples", type=int)
+    latency_parser.add_argument("warmup", type=int)
+    throughput_parser = commands.add_parser("throughput")
+    throughput_parser.add_argument("model_dir")
+    throughput_parser.add_argument("bodies")
+    throughput_parser.add_argument("rows_per_request", type=int)
+    throughput_parser.add_argument("concurrency", type=int)
+    throughput_parser.add_argument("requests", type=int)
     args = parser.parse_args(argv)
 
     cpu_start, start = _cpu_seconds(), time.perf_counter()
+    extra: dict[str, Any] = {}
     if args.command == "train":
         rows = train(args.train_csv, args.model, args.rounds)
     elif args.command == "transform":
         rows = transform(args.model, args.test_csv, args.output)
-    else:
+    elif args.command == "transform-native":
         rows = transform_native(args.model, args.test_csv, args.output)
+    elif args.command == "latency":
+        extra = latency(args.model_dir, args.body, args.samples, args.warmup)
+        rows = extra.pop("rows")
+    else:
+        extra = throughput(args.model_dir, args.bodies, args.rows_per_request, args.concurrency, args.requests)
+        rows = extra.pop("rows")
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rows": rows, "max_rss_bytes": peak}), flush=True)
+    result = {"seconds": seconds, "cpu_seconds": cpu, "rows": rows, "max_rss_bytes": peak, **extra}
+    print(json.dumps(result), flush=True)
 
 
 def _cpu_seconds() -> float:

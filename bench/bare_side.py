@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from .datasets import DataFiles
 from .measurements import BareRun, Phase
@@ -28,8 +29,37 @@ def bare_output(workdir: Path, native: bool = False) -> Path:
     return workdir / ("bare-native-test.csv.out" if native else "bare-test.csv.out")
 
 
+def bare_transform(model: Path, test_csv: Path, output: Path) -> Phase:
+    """The bare transform of `test_csv` with `model` (an XGBoost model file), predictions in `output`."""
+    phase, _, _ = _child(["transform", str(model), str(test_csv), str(output)])
+    return phase
+
+
+def bare_latencies(model_dir: Path, body: Path, samples: int, warmup: int) -> tuple[list[float], bytes]:
+    """Seconds of each of `samples` `serving.predict` calls answering `body` (after `warmup` untimed ones), and
+    the answer."""
+    result, _ = _run(["latency", str(model_dir), str(body), str(samples), str(warmup)])
+    return [float(value) for value in result["latencies"]], str(result["answer"]).encode()
+
+
+def bare_throughput(model_dir: Path, bodies: Path, rows_per_request: int, concurrency: int, requests: int) -> float:
+    """Rows/s of `serving.predict` answering `requests` requests from `concurrency` forked processes."""
+    result, _ = _run(["throughput", str(model_dir), str(bodies), str(rows_per_request), str(concurrency),
+                      str(requests)])
+    return int(result["rows"]) / float(result["seconds"])
+
+
 def _child(args: list[str]) -> tuple[Phase, int, int]:
     """(phase, the child's own ru_maxrss, rows) of one `bench.bare` command."""
+    result, sampler = _run(args)
+    max_rss = int(result["max_rss_bytes"])
+    # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
+    peak = max((s.rss_bytes for s in sampler.samples), default=0) or max_rss
+    return Phase(result["seconds"], peak, result["cpu_seconds"]), max_rss, int(result["rows"])
+
+
+def _run(args: list[str]) -> tuple[dict[str, Any], TreeSampler]:
+    """The JSON result of one `bench.bare` command, and the samples of its memory."""
     # bench/ is not part of the installed package: let the child import it from this checkout, whatever its cwd.
     checkout = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH")) if p)
@@ -39,8 +69,5 @@ def _child(args: list[str]) -> tuple[Phase, int, int]:
         stdout, stderr = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"bench.bare {args[0]} failed ({process.returncode}):\n{stderr.decode(errors='replace')}")
-    result = json.loads(stdout.decode().strip().splitlines()[-1])
-    max_rss = int(result["max_rss_bytes"])
-    # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
-    peak = max((s.rss_bytes for s in sampler.samples), default=0) or max_rss
-    return Phase(result["seconds"], peak, result["cpu_seconds"]), max_rss, int(result["rows"])
+    result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
+    return result, sampler

@@ -55,6 +55,12 @@ def training_csv_bytes(rows: int, seed: int = 0) -> bytes:
     return _format_rows(np.hstack([label[:, None], features]), with_label=True)
 
 
+def features_csv_bytes(rows: int, seed: int = 0) -> bytes:
+    """Test rows in memory, in the test file's format (features only): request bodies and small inputs."""
+    rng = np.random.default_rng(seed)
+    return _format_rows(rng.uniform(0.0, 10.0, (rows, FEATURES)), with_label=False)
+
+
 def _write(path: Path, size_mb: float, rng: np.random.Generator, weights: np.ndarray, with_label: bool) -> int:
     target = int(size_mb * _MB)
     written = rows = 0

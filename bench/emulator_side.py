@@ -98,7 +98,7 @@ class EmulatorPipeline:
         ))
         start = time.time()
         self.sagemaker.create_training_job(**request)
-        job = self._wait(lambda: self.sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+        job = wait_for(lambda: self.sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
         return job["LastModifiedTime"].timestamp() - start, job
 
     def _create_model(self, job: dict[str, Any]) -> str:
@@ -114,20 +114,7 @@ class EmulatorPipeline:
             output_path=f"s3://{BUCKET}/{prefix}/batch-transform/", max_payload_mb=self.shape.max_payload_mb,
             max_concurrent_transforms=self.shape.max_concurrent,
         ))
-        start = time.time()
-        self.sagemaker.create_transform_job(**request)
-        job = self._wait(lambda: self.sagemaker.describe_transform_job(TransformJobName=name), "TransformJobStatus")
-        return job["TransformEndTime"].timestamp() - start, job
-
-    def _wait(self, describe: Callable[[], dict[str, Any]], status_key: str) -> dict[str, Any]:
-        while True:
-            job = describe()
-            if job[status_key] in ("Completed", "Failed", "Stopped"):
-                break
-            time.sleep(POLL_SECONDS)
-        if job[status_key] != "Completed":
-            raise JobFailed(f"{status_key} {job[status_key]}: {job.get('FailureReason', 'no reason given')}")
-        return job
+        return run_transform_job(self.sagemaker, request)
 
     def _delete_prefix(self, prefix: str) -> None:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
@@ -135,6 +122,27 @@ class EmulatorPipeline:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
+
+
+def run_transform_job(sagemaker: Any, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """CreateTransformJob and wait: (seconds from just before the call to the recorded end, the job)."""
+    name = request["TransformJobName"]
+    start = time.time()
+    sagemaker.create_transform_job(**request)
+    job = wait_for(lambda: sagemaker.describe_transform_job(TransformJobName=name), "TransformJobStatus")
+    return job["TransformEndTime"].timestamp() - start, job
+
+
+def wait_for(describe: Callable[[], dict[str, Any]], status_key: str) -> dict[str, Any]:
+    """Poll `describe` until the job ends; the Completed job, or JobFailed."""
+    while True:
+        job = describe()
+        if job[status_key] in ("Completed", "Failed", "Stopped"):
+            break
+        time.sleep(POLL_SECONDS)
+    if job[status_key] != "Completed":
+        raise JobFailed(f"{status_key} {job[status_key]}: {job.get('FailureReason', 'no reason given')}")
+    return job
 
 
 def _step_seconds(job: dict[str, Any]) -> dict[str, float]:

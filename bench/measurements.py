@@ -47,3 +47,23 @@ class EmulatorRun:
     def total(self) -> Phase:
         return Phase(sum(p.seconds for p in self.phases), max(p.peak_bytes for p in self.phases),
                      sum(p.cpu_seconds for p in self.phases))
+
+
+@dataclass(frozen=True)
+class EndpointRun:
+    """One repetition against a real-time endpoint, and bare `serving.predict` of the same requests."""
+
+    bare_latency: list[float]  # seconds per one-row request
+    http_latency: list[float]
+    boto3_latency: list[float]
+    bare_throughput: dict[int, float]  # rows/s of 100-row requests, by concurrency
+    emulator_throughput: dict[int, float]
+
+
+@dataclass(frozen=True)
+class StrategyRun:
+    """One repetition of the same input transformed with each BatchStrategy, and by the bare side."""
+
+    single_record: Phase
+    multi_record: Phase
+    bare: Phase

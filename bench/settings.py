@@ -25,6 +25,12 @@ class BenchSettings:
     # <= 100). None: that largest size.
     max_payload_mb: int | None = None
     max_concurrent_transforms: int = os.cpu_count() or 1
+    # Real-time endpoint: one-row requests per side and repetition (latency), and 100-row requests per side,
+    # concurrency level and repetition (throughput).
+    latency_samples: int = 2000
+    throughput_requests: int = 1000
+    # Rows of the input that batch transforms with SingleRecord and with MultiRecord.
+    strategy_rows: int = 100_000
     output: Path = DEFAULT_OUTPUT
     json_output: Path | None = None
     workdir: Path | None = None  # parent of the temporary directory for the data (default: the system's)
@@ -39,4 +45,5 @@ class BenchSettings:
     def as_smoke(self) -> BenchSettings:
         """A few MB and few repetitions: proves every figure is produced, in seconds."""
         return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=2, workflow_runs=1,
-                                   max_payload_mb=1, smoke=True)
+                                   max_payload_mb=1, latency_samples=50, throughput_requests=16,
+                                   strategy_rows=2_000, smoke=True)

@@ -22,6 +22,14 @@ class Summary:
         return cls(statistics.median(values), min(values), max(values), len(values))
 
 
+def percentile(values: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least `percent` % of the values at or below it."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
 def ratio(numerator: Summary, denominator: Summary) -> float:
     """The ratio of the medians."""
     return numerator.median / denominator.median if denominator.median else math.nan

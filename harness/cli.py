@@ -18,6 +18,7 @@ from rich.text import Text
 
 from backends import BACKENDS, BackendUnavailable, create_backend
 
+from .endpoints_cli import endpoints, invoke
 from .images_cli import images
 from .runtimes_cli import runtimes
 from .workflow import Reporter
@@ -108,10 +109,14 @@ def _hyperparameter(ctx: click.Context, param: click.Parameter, values: tuple[st
 @click.option("--endpoint", default=None, envvar="HARNESS_ENDPOINT",
               help="Use a running emulator at this URL instead of one in-process.")
 @click.option("--quiet", is_flag=True, help="Do not print the jobs' log lines.")
+@click.option("--deploy", is_flag=True,
+              help="Also deploy the model to a real-time endpoint, invoke it with the test set, check its answers "
+                   "equal the batch transform's, and delete it.")
 def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str, str], image_version: str,
         prefix: str, output_dir: Path, seed: int, region: str | None, role: str | None, endpoint: str | None,
-        quiet: bool) -> None:
-    """Run the reference workflow: split, upload, train, create model, batch transform, evaluate, plot."""
+        quiet: bool, deploy: bool) -> None:
+    """Run the reference workflow: split, upload, train, create model, batch transform, evaluate, plot (and with
+    --deploy: deploy, invoke, delete)."""
     from fixtures.datasets import DATASETS, load, load_csv
 
     from .requests import SEED_HYPERPARAMETERS
@@ -129,7 +134,7 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
             raise click.ClickException(str(exc)) from None
     options = WorkflowOptions(prefix=prefix, hyperparameters={**SEED_HYPERPARAMETERS, **hyperparameters},
                               image_version=image_version, output_dir=output_dir, split_seed=seed,
-                              data_dir=output_dir / "data")
+                              data_dir=output_dir / "data", deploy=deploy)
     target = _start_backend(backend, region, role=role, endpoint=endpoint)
     try:
         console.print(f"[bold]sagemaker-harness[/] reference workflow on [bold cyan]{target.describe()}[/]")
@@ -187,6 +192,13 @@ def _print_summary(result: Any, instance_type: str) -> None:
     table.add_row("model", result.model_name, f"{result.step_seconds['create model']:.2f} s", "", "")
     table.add_row("transform job", result.transform_job, f"{result.step_seconds['transform']:.2f} s",
                   str(transform_seconds), f"${price:.4f}" if price is not None else "n/a")
+    if result.endpoint is not None:
+        check = result.endpoint
+        table.add_row("endpoint", check.name, f"{result.step_seconds['deploy']:.2f} s", "", "")
+        verdict = ("= batch transform" if check.matches_transform
+                   else f"DIFFERS from batch transform at row {check.first_difference}")
+        table.add_row("invocations", f"{check.predictions} predictions {verdict}",
+                      f"{result.step_seconds['invoke']:.2f} s", "", "")
     table.add_row("RMSE", f"{result.metrics.rmse:.3f}", "", "", "")
     table.add_row("MAE", f"{result.metrics.mae:.3f}", "", "", "")
     table.add_row("R²", f"{result.metrics.r2:.3f}", "", "", "")
@@ -305,6 +317,8 @@ def logs(name: str, kind: str, follow: bool, backend: str, endpoint: str | None)
 
 main.add_command(runtimes)
 main.add_command(images)
+main.add_command(endpoints)
+main.add_command(invoke)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -88,6 +88,17 @@ def model_request(model_name: str, image: str, model_data_url: str, role: str,
     }
 
 
+def endpoint_config_request(config_name: str, model_name: str, instance_type: str, instance_count: int = 1,
+                            variant_name: str = "AllTraffic") -> dict[str, Any]:
+    """One production variant serving `model_name`, as `Model.deploy()` creates it."""
+    return {
+        "EndpointConfigName": config_name,
+        "ProductionVariants": [{"VariantName": variant_name, "ModelName": model_name,
+                                "InitialInstanceCount": instance_count, "InstanceType": instance_type,
+                                "InitialVariantWeight": 1.0}],
+    }
+
+
 def transform_job_request(config: TransformConfig) -> dict[str, Any]:
     request: dict[str, Any] = {
         "TransformJobName": config.job_name,

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from backends import Backend, create_backend
 from backends.emulator.algorithms.images import image_uri
 
-from .waiters import JobFailed, wait_for_training_job, wait_for_transform_job
+from .waiters import JobFailed, wait_for_endpoint, wait_for_training_job, wait_for_transform_job
 
 _default: Session | None = None
 
@@ -114,6 +114,15 @@ class Session:
         description = wait_for_transform_job(self.sagemaker_client, None, job, poll_seconds)
         if description["TransformJobStatus"] == "Failed":
             raise JobFailed("Transform", job, description)
+        return description
+
+    def wait_for_endpoint(self, endpoint: str, poll: float | None = None) -> dict[str, Any]:
+        """Wait until the endpoint is created or updated, as the SDK's `Session.wait_for_endpoint`; returns its
+        Describe, raising JobFailed (with its FailureReason) if it ends anything but InService."""
+        poll_seconds = poll if poll is not None else self.backend.poll_seconds
+        description = wait_for_endpoint(self.sagemaker_client, endpoint, poll_seconds)
+        if description["EndpointStatus"] != "InService":
+            raise JobFailed("Endpoint", endpoint, description)
         return description
 
     def close(self) -> None:

@@ -18,9 +18,11 @@ class JobFailed(Exception):
     """A job ended Failed (or Stopped when that was not asked for); `description` is its last Describe."""
 
     def __init__(self, kind: str, name: str, description: dict[str, Any]) -> None:
-        status = description.get("TrainingJobStatus") or description.get("TransformJobStatus")
+        status = (description.get("TrainingJobStatus") or description.get("TransformJobStatus")
+                  or description.get("EndpointStatus"))
         reason = description.get("FailureReason", "no reason given")
-        super().__init__(f"{kind} job {name} ended {status}: {reason}")
+        noun = kind if kind == "Endpoint" else f"{kind} job"
+        super().__init__(f"{noun} {name} ended {status}: {reason}")
         self.description = description
 
 
@@ -102,5 +104,22 @@ def _wait(describe: Callable[[], dict[str, Any]], primary: str, follower: LogFol
             seen = description.get(status_key)
             on_status(description)
         if done:
+            return description
+        time.sleep(poll_seconds)
+
+
+ENDPOINT_CHANGING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+
+
+def wait_for_endpoint(sagemaker: Any, name: str, poll_seconds: float,
+                      on_status: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Poll until the endpoint is no longer being created or updated; returns its Describe (InService, Failed...)."""
+    seen: object = _UNSEEN
+    while True:
+        description: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+        if on_status is not None and description["EndpointStatus"] != seen:
+            seen = description["EndpointStatus"]
+            on_status(description)
+        if description["EndpointStatus"] not in ENDPOINT_CHANGING:
             return description
         time.sleep(poll_seconds)

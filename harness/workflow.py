@@ -1,4 +1,6 @@
-"""The reference workflow: split, write, upload, train, model, transform, download, evaluate, plot, clean up.
+"""The reference workflow: split, write, upload, train, model, transform, download, evaluate, plot, clean up; with
+`deploy`, also deploy the model to an endpoint, invoke it with the test set and check it answers as the batch
+transform did.
 
 Each step is a method usable on its own; `run()` chains them. The same code runs on every backend: only the
 clients, image, role, bucket and instance type come from the backend.
@@ -24,11 +26,14 @@ from .requests import (
     SEED_HYPERPARAMETERS,
     TrainingConfig,
     TransformConfig,
+    endpoint_config_request,
     model_request,
     training_job_request,
     transform_job_request,
 )
-from .waiters import JobFailed, wait_for_training_job, wait_for_transform_job
+from .waiters import JobFailed, wait_for_endpoint, wait_for_training_job, wait_for_transform_job
+
+INVOKE_ROWS = 500  # test rows per InvokeEndpoint request (far below the 6 MB payload limit)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class WorkflowOptions:
     max_concurrent_transforms: int = 1
     batch_strategy: str = "MultiRecord"
     keep_data: bool = False
+    deploy: bool = False  # also deploy the model to a real-time endpoint, invoke it with the test set, delete it
 
 
 @dataclass
@@ -67,6 +73,17 @@ class WorkflowResult:
     predictions: Path
     plot: Path
     step_seconds: dict[str, float]
+    endpoint: EndpointCheck | None = None
+
+
+@dataclass
+class EndpointCheck:
+    """What the deploy step found: the endpoint's answers to the test set against the batch transform's."""
+
+    name: str
+    predictions: int
+    matches_transform: bool
+    first_difference: int | None  # the first row whose answers differ
 
 
 class Reporter:
@@ -194,6 +211,49 @@ class Workflow:
                                                    self.options.output_dir / "actual-vs-predicted.png")
         return metrics, plot
 
+    def deploy(self, model_name: str) -> str:
+        """Create the endpoint configuration and the endpoint, and wait for it to be InService."""
+        name = f"boston-xgboost-endpoint-{job_suffix()}"[:63]
+        sagemaker = self.backend.client("sagemaker")
+        sagemaker.create_endpoint_config(**endpoint_config_request(name, model_name, self.backend.instance_type))
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        description = wait_for_endpoint(sagemaker, name, self.backend.poll_seconds,
+                                        on_status=lambda d: self.reporter.status(d["EndpointStatus"]))
+        if description["EndpointStatus"] != "InService":
+            self.delete_endpoint(name)
+            raise JobFailed("Endpoint", name, description)
+        return name
+
+    def invoke(self, endpoint: str, test_path: Path) -> list[str]:
+        """The endpoint's predictions for the test CSV, `INVOKE_ROWS` rows per request, one string per row."""
+        runtime = self.backend.client("sagemaker-runtime")
+        rows = test_path.read_text().splitlines()
+        predictions: list[str] = []
+        for start in range(0, len(rows), INVOKE_ROWS):
+            body = "\n".join(rows[start:start + INVOKE_ROWS]) + "\n"
+            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
+            text = answer["Body"].read().decode()
+            # Older images join a real-time CSV answer with commas, newer ones write a line per row.
+            predictions.extend(value for line in text.splitlines() for value in line.split(",") if value)
+        return predictions
+
+    def delete_endpoint(self, endpoint: str) -> None:
+        sagemaker = self.backend.client("sagemaker")
+        sagemaker.delete_endpoint(EndpointName=endpoint)
+        sagemaker.delete_endpoint_config(EndpointConfigName=endpoint)
+
+    def check_endpoint(self, model_name: str, test_path: Path, predictions_path: Path) -> EndpointCheck:
+        """Deploy, invoke with the test set, compare with the batch transform's lines, delete."""
+        endpoint = self._timed("deploy", lambda: self.deploy(model_name))
+        try:
+            answers = self._timed("invoke", lambda: self.invoke(endpoint, test_path))
+        finally:
+            self._timed("delete endpoint", lambda: self.delete_endpoint(endpoint))
+        batch = predictions_path.read_text().splitlines()
+        difference = next((i for i, (a, b) in enumerate(zip(answers, batch, strict=False)) if a != b),
+                          None if len(answers) == len(batch) else min(len(answers), len(batch)))
+        return EndpointCheck(endpoint, len(answers), difference is None, difference)
+
     def clean_up(self) -> None:
         """Remove the local CSVs and predictions, as the seed's last cell does."""
         if not self.options.keep_data:
@@ -214,11 +274,13 @@ class Workflow:
         predictions = self._timed("download", lambda: self.download_predictions(
             transform_job=transform["TransformJobName"]))
         metrics, plot = self._timed("evaluate", lambda: self.evaluate(split.y_test, predictions))
+        endpoint = self.check_endpoint(model_name, paths["test"], predictions) if self.options.deploy else None
         self._timed("clean up", self.clean_up)
         return WorkflowResult(
             backend=self.backend.describe(), training_job=training["TrainingJobName"], model_name=model_name,
             transform_job=transform["TransformJobName"], training=training, transform=transform, metrics=metrics,
             predictions=self.options.output_dir / "predictions.csv", plot=plot, step_seconds=self.step_seconds,
+            endpoint=endpoint,
         )
 
     # -- helpers ---------------------------------------------------------------------------------------
