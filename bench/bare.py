@@ -39,6 +39,7 @@ import xgboost as xgb
 
 from backends.emulator.algorithms.xgboost import serving
 
+from .datasets import request_bodies
 from .workload import bare_params, image_version
 
 
@@ -115,12 +116,6 @@ def throughput(model_dir: str, bodies_file: str, rows_per_request: int, concurre
     if failed:
         raise RuntimeError(f"{len(failed)} of {concurrency} bare throughput workers failed")
     return {"seconds": seconds, "rows": requests * rows_per_request}
-
-
-def request_bodies(rows: bytes, rows_per_request: int) -> list[bytes]:
-    """`rows` (CSV lines) cut into request bodies of `rows_per_request` lines each."""
-    lines = rows.splitlines(keepends=True)
-    return [b"".join(lines[i:i + rows_per_request]) for i in range(0, len(lines), rows_per_request)]
 
 
 def _answer(model: serving.LoadedModel, body: bytes) -> bytes:

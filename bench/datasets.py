@@ -61,6 +61,12 @@ def features_csv_bytes(rows: int, seed: int = 0) -> bytes:
     return _format_rows(rng.uniform(0.0, 10.0, (rows, FEATURES)), with_label=False)
 
 
+def request_bodies(rows: bytes, rows_per_request: int) -> list[bytes]:
+    """`rows` (CSV lines) cut into request bodies of `rows_per_request` lines each."""
+    lines = rows.splitlines(keepends=True)
+    return [b"".join(lines[i:i + rows_per_request]) for i in range(0, len(lines), rows_per_request)]
+
+
 def _write(path: Path, size_mb: float, rng: np.random.Generator, weights: np.ndarray, with_label: bool) -> int:
     target = int(size_mb * _MB)
     written = rows = 0

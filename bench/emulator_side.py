@@ -75,16 +75,10 @@ class EmulatorPipeline:
     # -- phases -----------------------------------------------------------------------------------------
 
     def _measure(self, work: Callable[[], _T]) -> tuple[Phase, _T]:
-        """Run `work`: its wall time, and the emulator's peak memory and CPU time meanwhile."""
-        start = self.sampler.sample().at
-        result = work()
-        end = self.sampler.sample().at
-        return Phase(end - start, self.sampler.peak(start, end), self.sampler.cpu_seconds(start, end)), result
+        return measure(self.sampler, work)
 
     def _measure_job(self, work: Callable[[], tuple[float, _T]]) -> tuple[Phase, _T]:
-        """Like `_measure`, for work that returns its own duration (a job, without the polling delay)."""
-        phase, (seconds, result) = self._measure(work)
-        return dataclasses.replace(phase, seconds=seconds), result
+        return measure_job(self.sampler, work)
 
     def _upload(self, files: dict[str, Path]) -> None:
         for key, path in files.items():
@@ -122,6 +116,20 @@ class EmulatorPipeline:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 self.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
+
+
+def measure(sampler: TreeSampler, work: Callable[[], _T]) -> tuple[Phase, _T]:
+    """Run `work`: its wall time, and the emulator's peak memory and CPU time meanwhile."""
+    start = sampler.sample().at
+    result = work()
+    end = sampler.sample().at
+    return Phase(end - start, sampler.peak(start, end), sampler.cpu_seconds(start, end)), result
+
+
+def measure_job(sampler: TreeSampler, work: Callable[[], tuple[float, _T]]) -> tuple[Phase, _T]:
+    """Like `measure`, for work that returns its own duration (a job, without the polling delay)."""
+    phase, (seconds, result) = measure(sampler, work)
+    return dataclasses.replace(phase, seconds=seconds), result
 
 
 def run_transform_job(sagemaker: Any, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:

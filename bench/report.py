@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .measurements import BareRun, EmulatorRun
+from .endpoint import CONCURRENCY, INSTANCE_TYPE, ROWS_PER_REQUEST
+from .measurements import BareRun, EmulatorRun, EndpointRun, StrategyRun
 from .runner import Results
-from .stats import Summary, ratio
+from .served_model import TRAINING_ROWS
+from .stats import Summary, percentile, ratio
 from .workload import image_version, installed_xgboost
 
-Unit = Literal["seconds", "bytes", "rows/s"]
+Unit = Literal["seconds", "bytes", "rows/s", "latency"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,14 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "total.peak_memory": ("total: peak memory", _BOTH),
     "job_start.seconds": ("job start: CreateTrainingJob → Training (warm)", _EMULATOR),
     "reference_workflow.seconds": ("reference workflow end to end (Boston)", _EMULATOR),
+    "endpoint.latency_p50_http": ("InvokeEndpoint, one row, raw HTTP: p50 latency", _BOTH),
+    "endpoint.latency_p99_http": ("InvokeEndpoint, one row, raw HTTP: p99 latency", _BOTH),
+    "endpoint.latency_p50_boto3": ("InvokeEndpoint, one row, boto3: p50 latency", _BOTH),
+    "endpoint.latency_p99_boto3": ("InvokeEndpoint, one row, boto3: p99 latency", _BOTH),
+    **{f"endpoint.throughput_c{c}": (f"InvokeEndpoint, {ROWS_PER_REQUEST}-row requests, {c} at a time: throughput",
+                                     _BOTH) for c in CONCURRENCY},
+    "strategies.multi_record": ("batch transform, MultiRecord (strategy input): throughput", _BOTH),
+    "strategies.single_record": ("batch transform, SingleRecord (strategy input): throughput", _BOTH),
 }
 # Every figure of a complete run, by name.
 FIGURES = tuple(f"{key}.{cell}" for key, (_, cells) in ROWS.items() for cell in cells) + tuple(
@@ -103,6 +113,32 @@ def rows(results: Results) -> list[Row]:
     def below(limit: float, text: str) -> Callable[[Row], Target]:
         return lambda made: Target(f"< {text}", made.emulator is not None and made.emulator.median < limit)
 
+    def endpoint(pick: Callable[[EndpointRun], float]) -> Summary:
+        return Summary.of([pick(run) for run in results.endpoint.runs])
+
+    def strategy(pick: Callable[[StrategyRun], float]) -> Summary:
+        return Summary.of([pick(run) for run in results.strategies.runs])
+
+    def overhead_below(limit: float) -> Callable[[Row], Target]:
+        def target(made: Row) -> Target:
+            assert made.bare is not None and made.emulator is not None
+            overhead = made.emulator.median - made.bare.median
+            return Target(f"overhead < {limit * 1000:g} ms (now {_latency(overhead)})", overhead < limit)
+        return target
+
+    def ratio_at_least(limit: float) -> Callable[[Row], Target]:
+        return lambda made: Target(f"ratio ≥ {limit:g}", made.ratio is not None and made.ratio >= limit)
+
+    rows_total = results.strategies.rows
+    multi = strategy(lambda r: rows_total / r.multi_record.seconds)
+
+    def within_of_multi(factor: float) -> Callable[[Row], Target]:
+        def target(made: Row) -> Target:
+            assert made.emulator is not None
+            slower = multi.median / made.emulator.median
+            return Target(f"≥ MultiRecord / {factor:g} (now / {slower:.1f})", slower <= factor)
+        return target
+
     job_start, workflow = Summary.of(results.job_start), Summary.of(results.workflow.runs)
     return [
         row("training.seconds", "seconds", b(lambda r: r.training.seconds), e(lambda r: r.training.seconds),
@@ -127,7 +163,28 @@ def rows(results: Results) -> list[Row]:
         row("total.peak_memory", "bytes", b(lambda r: r.total.peak_bytes), e(lambda r: r.total.peak_bytes)),
         row("job_start.seconds", "seconds", None, job_start, below(0.1, "100 ms")),
         row("reference_workflow.seconds", "seconds", None, workflow, below(2.0, "2 s")),
+        row("endpoint.latency_p50_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
+            endpoint(lambda r: percentile(r.http_latency, 50)), overhead_below(0.001)),
+        row("endpoint.latency_p99_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
+            endpoint(lambda r: percentile(r.http_latency, 99))),
+        row("endpoint.latency_p50_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
+            endpoint(lambda r: percentile(r.boto3_latency, 50))),
+        row("endpoint.latency_p99_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
+            endpoint(lambda r: percentile(r.boto3_latency, 99))),
+        *[row(f"endpoint.throughput_c{c}", "rows/s", endpoint(_bare_rate(c)), endpoint(_emulator_rate(c)),
+              ratio_at_least(0.7)) for c in CONCURRENCY],
+        row("strategies.multi_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds), multi),
+        row("strategies.single_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds),
+            strategy(lambda r: rows_total / r.single_record.seconds), within_of_multi(3)),
     ]
+
+
+def _bare_rate(concurrency: int) -> Callable[[EndpointRun], float]:
+    return lambda run: run.bare_throughput[concurrency]
+
+
+def _emulator_rate(concurrency: int) -> Callable[[EndpointRun], float]:
+    return lambda run: run.emulator_throughput[concurrency]
 
 
 def step_summaries(results: Results) -> dict[str, Summary]:
@@ -163,6 +220,14 @@ def markdown(results: Results) -> str:
         f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}. "
         f"{settings.repeat} repetitions per side; job start {len(results.job_start)} samples; reference workflow "
         f"{len(results.workflow.runs)} runs.",
+        "",
+        f"Real-time endpoint: the model of a training job on {TRAINING_ROWS:,} rows of the same format "
+        f"({settings.rounds} rounds), one {INSTANCE_TYPE} instance (the container's model server: gunicorn with "
+        f"one sync worker per CPU); {settings.latency_samples:,} one-row requests per side, client and "
+        f"repetition; {settings.throughput_requests:,} requests of {ROWS_PER_REQUEST} rows per side, "
+        f"concurrency level and repetition. SingleRecord against MultiRecord (\"strategy input\"): that model "
+        f"transforms one object of {results.strategies.rows:,} rows with each BatchStrategy, MaxPayloadInMB="
+        f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}.",
         "",
         "| measure | bare XGBoost | emulator | emulator / bare | target |",
         "|---|---|---|---|---|",
@@ -207,6 +272,24 @@ def markdown(results: Results) -> str:
         "(a value on a float32 rounding boundary parses to another float32 there).",
         "- The first reference workflow run, which also imports scikit-learn and matplotlib into the client, "
         f"took {_seconds(results.workflow.first)} and is not counted.",
+        "- InvokeEndpoint latency: each request timed from the call to the answer's last byte, one after another "
+        "after 20 untimed ones; raw HTTP is `http.client` on one keep-alive connection to the gateway (an "
+        "unsigned `POST /endpoints/<name>/invocations`, Content-Type text/csv), boto3 is the sagemaker-runtime "
+        "client (signing, parsing). Bare: `serving.predict` of the same row in one process, on the same model "
+        "loaded with `serving.load_model` (`python -m bench.bare latency`). Cells are the median over repetitions "
+        "of each repetition's p50 and p99 (nearest rank). The overhead is emulator p50 - bare p50. Endpoint "
+        f"answers that differ from the bare side's: {results.endpoint.differing_answers:,} of "
+        f"{results.endpoint.answers:,}; CreateEndpoint to InService took {_seconds(results.endpoint.start_seconds)}.",
+        f"- InvokeEndpoint throughput: {ROWS_PER_REQUEST}-row text/csv requests (16 different bodies in turn) "
+        "shared out evenly among c client threads in the benchmark's process, each with its own keep-alive "
+        "connection (raw HTTP); rows/s from the moment all have connected until the last answer. Bare: the same "
+        "requests answered by `serving.predict` in c processes forked after the model is loaded, the way the "
+        "container's server runs one process per worker (threads would take turns: one request at a time "
+        "reaches a Booster).",
+        "- SingleRecord against MultiRecord: each transform job from just before CreateTransformJob to its "
+        "recorded end, as above; the bare cell is the bare transform of the same file. SingleRecord output lines "
+        f"that differ from MultiRecord's: {results.strategies.differing_lines:,}; MultiRecord's that differ from "
+        f"the bare side's: {results.strategies.differing_bare_lines:,}.",
         "",
     ]
     return "\n".join(lines)
@@ -215,7 +298,7 @@ def markdown(results: Results) -> str:
 def _cell(summary: Summary | None, unit: Unit) -> str:
     if summary is None:
         return ""
-    formatter = {"seconds": _seconds, "bytes": lambda v: _bytes(int(v)), "rows/s": _rate}[unit]
+    formatter = {"seconds": _seconds, "bytes": lambda v: _bytes(int(v)), "rows/s": _rate, "latency": _latency}[unit]
     text = formatter(summary.median)
     if summary.count > 1:
         text += f" ({formatter(summary.low)} to {formatter(summary.high)})"
@@ -226,6 +309,15 @@ def _seconds(value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _latency(value: float) -> str:
+    """Sub-millisecond precision for request latencies."""
+    if not math.isfinite(value):
+        return "n/a"
+    if abs(value) < 0.001:
+        return f"{value * 1e6:.0f} µs"
+    return f"{value * 1000:.2f} ms" if abs(value) < 0.1 else _seconds(value)
 
 
 def _bytes(value: int) -> str:

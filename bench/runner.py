@@ -1,4 +1,5 @@
-"""One benchmark run: generate the data, measure both sides, the job start and the reference workflow.
+"""One benchmark run: generate the data, measure both sides, the job start, a real-time endpoint, SingleRecord
+against MultiRecord batch transform, and the reference workflow.
 
 Bare and emulator repetitions alternate, so that a change in the machine's background load during the run
 touches both sides alike. The emulator (`harness serve`) runs throughout, idle while the bare side works.
@@ -15,13 +16,16 @@ from .bare_side import bare_output, run_bare
 from .contention import OtherLoad
 from .datasets import DataFiles, generate
 from .emulator_side import EmulatorPipeline
+from .endpoint import EndpointResults, endpoint_runs
 from .job_start import job_start_latencies
 from .machine import Machine, load_average
 from .measurements import BareRun, EmulatorRun
 from .reference import WorkflowTimes, reference_workflow_times
 from .sampling import TreeSampler
+from .served_model import delete_prefix, train_model
 from .server import EmulatorProcess
 from .settings import BenchSettings
+from .strategies import StrategyResults, strategy_runs
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Results:
     emulator: list[EmulatorRun]
     job_start: list[float]
     workflow: WorkflowTimes
+    endpoint: EndpointResults
+    strategies: StrategyResults
     differing_predictions: int  # lines of the emulator's output that differ from the bare side's
     differing_native_predictions: int  # ... from the bare side's with XGBoost's own CSV reader
     load_before: float
@@ -62,10 +68,17 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
             bare, emulated, output = _repetitions(settings, files, emulator, sampler, workdir, say)
             differing = _differing_lines(bare_output(workdir), output)
             differing_native = _differing_lines(bare_output(workdir, native=True), output)
+            say("real-time endpoint and batch strategies: training their model")
+            model = train_model(emulator, settings.rounds, workdir)
+            try:
+                endpoint = endpoint_runs(emulator, model, settings, workdir, say)
+                strategies = strategy_runs(emulator, sampler, model, settings, workdir, say)
+            finally:
+                delete_prefix(emulator, model.prefix)
             say("reference workflow (Boston) on the running emulator")
             workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
-    return Results(settings, machine, data, bare, emulated, job_start, workflow, differing, differing_native,
-                   load_before, load_average(), other.share)
+    return Results(settings, machine, data, bare, emulated, job_start, workflow, endpoint, strategies, differing,
+                   differing_native, load_before, load_average(), other.share)
 
 
 def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,

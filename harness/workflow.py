@@ -84,6 +84,7 @@ class EndpointCheck:
     predictions: int
     matches_transform: bool
     first_difference: int | None  # the first row whose answers differ
+    answers: list[str] = field(default_factory=list, repr=False)  # the endpoint's prediction per test row
 
 
 class Reporter:
@@ -252,7 +253,7 @@ class Workflow:
         batch = predictions_path.read_text().splitlines()
         difference = next((i for i, (a, b) in enumerate(zip(answers, batch, strict=False)) if a != b),
                           None if len(answers) == len(batch) else min(len(answers), len(batch)))
-        return EndpointCheck(endpoint, len(answers), difference is None, difference)
+        return EndpointCheck(endpoint, len(answers), difference is None, difference, answers)
 
     def clean_up(self) -> None:
         """Remove the local CSVs and predictions, as the seed's last cell does."""

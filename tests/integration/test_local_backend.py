@@ -120,7 +120,7 @@ class Recording:
 
 
 def _run(backend: Backend, data: Dataset, hyperparameters: dict[str, str], version: str,
-         directory: Path) -> tuple[bytes, list[tuple[str, dict[str, Any]]]]:
+         directory: Path) -> tuple[bytes, list[tuple[str, dict[str, Any]]], list[str]]:
     requests: list[tuple[str, dict[str, Any]]] = []
     original = functools.partial(type(backend).client, backend)  # the backend's own, not an earlier example's
 
@@ -130,9 +130,13 @@ def _run(backend: Backend, data: Dataset, hyperparameters: dict[str, str], versi
 
     backend.client = client  # type: ignore[method-assign]
     options = WorkflowOptions(prefix="prop", hyperparameters=hyperparameters, image_version=version,
-                              data_dir=directory / "data", output_dir=directory / "out")
+                              data_dir=directory / "data", output_dir=directory / "out",
+                              deploy=True)
     result = Workflow(backend, options).run(data.features, data.label)
-    return result.predictions.read_bytes(), requests
+    assert result.endpoint is not None
+    # The endpoint answers the test set as the batch transform did, string for string, on each backend.
+    assert result.endpoint.matches_transform, result.endpoint
+    return result.predictions.read_bytes(), requests, result.endpoint.answers
 
 
 def _normalized(requests: list[tuple[str, dict[str, Any]]], backend: Backend) -> str:
@@ -178,8 +182,10 @@ def test_generated_workflows_agree_across_local_mode_and_the_emulator(
     outputs = {name: _run(backend, data, hyperparameters, version, directory / name)
                for name, backend in backends.items()}
     assert outputs["local"][0] == outputs["emulator"][0]
+    assert outputs["local"][2] == outputs["emulator"][2]  # the two backends' endpoints, answer for answer
     local_requests, emulator_requests = outputs["local"][1], outputs["emulator"][1]
-    assert [name for name, _ in local_requests] == ["create_training_job", "create_model", "create_transform_job"]
+    assert [name for name, _ in local_requests] == ["create_training_job", "create_model", "create_transform_job",
+                                                    "create_endpoint_config", "create_endpoint"]
     assert local_requests[0][1]["ResourceConfig"]["InstanceType"] == "local"
     assert emulator_requests[0][1]["ResourceConfig"]["InstanceType"].startswith("ml.")
     local_text = _normalized(local_requests, backends["local"])

@@ -100,3 +100,63 @@ def test_jobs_and_logs_commands(endpoint: str, outcome: dict[str, Any]) -> None:
                              env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1
     assert "Requested resource not found." in missing.stderr
+
+
+def test_endpoint_commands_and_session_wait(endpoint: str, outcome: dict[str, Any], tmp_path: Any) -> None:
+    """`harness endpoints list|describe` and `harness invoke` on an endpoint of the trained model, and
+    `harness.Session.wait_for_endpoint`."""
+    from backends import create_backend
+    from harness import Session
+    from harness.waiters import JobFailed
+    from tests.conftest import make_client
+
+    sagemaker = make_client("sagemaker", endpoint)
+    sagemaker.create_model(ModelName="serve-seed", ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+                           PrimaryContainer={"Image": XGB_LEGACY, "ModelDataUrl": outcome["artifact"]})
+    sagemaker.create_endpoint_config(EndpointConfigName="serve-seed", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "serve-seed", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName="serve-seed", EndpointConfigName="serve-seed")
+    backend = create_backend("emulator", endpoint=endpoint)
+    backend.start()
+    session = Session(backend)
+    assert session.wait_for_endpoint("serve-seed", poll=0.1)["EndpointStatus"] == "InService"
+
+    env = _env(endpoint)
+
+    def harness(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "harness", *args, "--endpoint", endpoint], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    listed = harness("endpoints", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "serve-seed" in listed.stdout and "InService" in listed.stdout and "AllTraffic x1" in listed.stdout
+    described = json.loads(harness("endpoints", "describe", "serve-seed").stdout)
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    features, _ = load_boston()
+    rows = features.head(2).to_csv(header=False, index=False)
+    invoked = harness("invoke", "serve-seed", "--body", rows)
+    assert invoked.returncode == 0, invoked.stderr
+    expected = make_client("sagemaker-runtime", endpoint).invoke_endpoint(
+        EndpointName="serve-seed", ContentType="text/csv", Body=rows)["Body"].read().decode()
+    assert invoked.stdout == expected + "\n"  # the legacy image joins a real-time answer with commas
+    assert len(expected.split(",")) == 2 and "variant: AllTraffic" in invoked.stderr
+    body_file = tmp_path / "rows.csv"
+    body_file.write_text(rows)
+    assert harness("invoke", "serve-seed", "--file", str(body_file)).stdout == invoked.stdout
+    missing = harness("invoke", "nope", "--body", rows)
+    assert missing.returncode == 1 and "Endpoint nope of account 123456789012 not found." in missing.stderr
+
+    # A model whose artifact is not an archive: the endpoint fails, and the wait says why.
+    make_client("s3", endpoint).put_object(Bucket="sagemaker-us-east-1-123456789012", Key="broken/model.tar.gz",
+                                           Body=b"not an archive")
+    sagemaker.create_model(ModelName="serve-broken", ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+                           PrimaryContainer={"Image": XGB_LEGACY, "ModelDataUrl":
+                                             "s3://sagemaker-us-east-1-123456789012/broken/model.tar.gz"})
+    sagemaker.create_endpoint_config(EndpointConfigName="serve-broken", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "serve-broken", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName="serve-broken", EndpointConfigName="serve-broken")
+    with pytest.raises(JobFailed, match="Endpoint serve-broken ended Failed: Failed to extract model data archive"):
+        session.wait_for_endpoint("serve-broken", poll=0.1)
+    backend.stop()

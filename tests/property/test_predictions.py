@@ -1,5 +1,6 @@
 """For generated data and hyperparameters, the emulator's batch transform output equals in-process XGBoost
-trained on the same data with the same parameters, whatever the objective."""
+trained on the same data with the same parameters, whatever the objective; and a real-time endpoint of the same
+model answers the same test rows with the same strings."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import xgboost as xgb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.strategies import Dataset, classification_datasets, regression_datasets, xgboost_hyperparameters
 from harness.requests import TrainingConfig, TransformConfig, model_request, training_job_request, transform_job_request
-from tests.conftest import ROLE, XGB_17, wait_training, wait_transform
+from tests.conftest import ROLE, XGB_17, make_client, wait_training, wait_transform
 
 CASES = st.one_of(
     st.tuples(regression_datasets(), xgboost_hyperparameters("reg:squarederror")),
@@ -54,7 +56,7 @@ def _in_process(data: Dataset, hyperparameters: dict[str, str], directory: Path)
                                                                    HealthCheck.too_slow])
 @given(case=CASES)
 def test_emulator_predictions_equal_in_process_xgboost(sagemaker: Any, s3: Any, bucket: str, tmp_path: Path,
-                                                       case: tuple[Dataset, dict[str, str]]) -> None:
+                                                       runtime: Any, case: tuple[Dataset, dict[str, str]]) -> None:
     data, hyperparameters = case
     name = f"prop-{time.time_ns() % 10**12}"
     s3.put_object(Bucket=bucket, Key=f"prop/{name}/train.csv", Body=_csv(data.training_frame()))
@@ -72,3 +74,22 @@ def test_emulator_predictions_equal_in_process_xgboost(sagemaker: Any, s3: Any, 
     assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
     body = s3.get_object(Bucket=bucket, Key=f"prop/{name}/out/test.csv.out")["Body"].read().decode()
     assert body.splitlines() == _in_process(data, hyperparameters, tmp_path)
+
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.2})
+    try:
+        answer = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=_csv(data.features))
+    finally:
+        sagemaker.delete_endpoint(EndpointName=name)
+    rows = answer["Body"].read().decode().splitlines()
+    if body.startswith("["):
+        # Multi-class: the container writes a real-time row as CSV, a batch row as a Python list.
+        rows = [str(row.split(",")).replace("'", "") for row in rows]
+    assert rows == body.splitlines()
+
+
+@pytest.fixture(scope="module")
+def runtime(emulator: Any) -> Any:
+    return make_client("sagemaker-runtime", emulator.endpoint_url)

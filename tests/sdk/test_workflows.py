@@ -3,6 +3,11 @@ boto3, the SageMaker Python SDK 3.x and 2.x, and the AWS CLI. Each runs as its o
 environment, with only AWS_ENDPOINT_URL (plus test credentials and a region) pointing it at the emulator; the
 SDK programs also get the SDK defaults file `python -m harness.sdk config` writes (see harness/sdk.py for
 why). Same data split, same hyperparameters, same image: the four `test.csv.out` files must be identical.
+
+Then each way deploys the model it trained to a real-time endpoint, as its users write it (boto3 with its
+waiters, `Estimator.attach(...).deploy()` and `Predictor.predict`, `ModelBuilder` and `Endpoint.invoke`,
+`aws sagemaker-runtime invoke-endpoint`), sends it all the test rows as CSV, and deletes it: the endpoint must
+answer the batch transform's predictions of the same model, string for string, and be gone afterwards.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import pytest
 
 from backends.emulator.sagemaker.context import EXECUTION_ROLE_ARN
 
-from .conftest import BostonData, ScriptRun, run_script, user_env, write_sdk_defaults
+from .conftest import REGION, BostonData, ScriptRun, run_script, user_env, write_sdk_defaults
 from .envs import SdkEnv
 
 # The first run builds the SDK environments (about 3 minutes, most of it the 3.x SDK); later runs take seconds.
@@ -82,22 +87,27 @@ class Aws:
         self.env = shell_env
         self.transcript: list[str] = []
 
-    def __call__(self, *args: str) -> str:
+    def attempt(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([self.command, *args], env=self.env, capture_output=True, text=True, timeout=120)
         self.transcript.append(f"$ aws {' '.join(args)}\n{result.stdout}{result.stderr}")
+        return result
+
+    def __call__(self, *args: str) -> str:
+        result = self.attempt(*args)
         assert result.returncode == 0, "\n".join(self.transcript[-3:])
         return result.stdout
 
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--output", "json"))
 
-    def wait_for(self, *describe: str, status: str, timeout: float = 120) -> Any:
-        """Poll a describe call until the job's status is terminal; returns the last description. (The CLI's own
-        `aws sagemaker wait` sleeps 60-120 s between polls; a script against a fast endpoint polls itself.)"""
+    def wait_for(self, *describe: str, status: str, timeout: float = 120,
+                 done: tuple[str, ...] = ("Completed", "Failed", "Stopped")) -> Any:
+        """Poll a describe call until the status is one of `done`; returns the last description. (The CLI's own
+        `aws sagemaker wait` sleeps 30-120 s between polls; a script against a fast endpoint polls itself.)"""
         deadline = time.monotonic() + timeout
         while True:
             description = self.json(*describe)
-            if description[status] in ("Completed", "Failed", "Stopped") or time.monotonic() > deadline:
+            if description[status] in done or time.monotonic() > deadline:
                 return description
             time.sleep(0.2)
 
@@ -216,3 +226,168 @@ def test_the_four_ways_predict_the_same(boto3_way: Outcome, sdk3_way: Outcome, s
     rmse = float(np.sqrt(np.mean((predictions - boston.y_test.to_numpy()) ** 2)))
     assert rmse < 6.0  # a trained model, not a constant: the label's own standard deviation is about 9
 
+
+
+# -- real-time endpoints: each way deploys the model it trained, invokes it with the test rows, deletes it ------
+
+ACCOUNT = "123456789012"
+# Every way deploys to this instance type (the jobs ran on ml.m4.xlarge): an endpoint takes what it is given.
+ENDPOINT_INSTANCE_TYPE = "ml.m5.large"
+# The 0.72 container's answer to a real-time text/csv request is text/csv as Flask writes it.
+CSV_ANSWER = "text/csv; charset=utf-8"
+
+
+def realtime_csv(batch_output: bytes) -> str:
+    """What the `xgboost:1` (0.72) container answers a real-time text/csv request for the rows batch transform
+    answered `batch_output` for: the same prediction strings, joined by commas on one line (the seed notebook
+    reads it with `np.fromstring(result, sep=',')`; images from 1.2-2 on answer one prediction per line)."""
+    lines = batch_output.decode().splitlines()
+    assert lines and all(lines), "an empty batch transform output proves nothing"
+    return ",".join(lines)
+
+
+def endpoint_not_found(name: str) -> str:
+    return f'Could not find endpoint "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}".'
+
+
+@dataclass(frozen=True)
+class Deployment:
+    run: ScriptRun
+    summary: dict[str, Any]  # the JSON line the program printed last
+
+
+def _deployment(run: ScriptRun) -> Deployment:
+    return Deployment(run, json.loads(run.output.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def boto3_endpoint(endpoint: str, boston: BostonData, boto3_way: Outcome, tmp_path_factory: pytest.TempPathFactory
+                   ) -> Deployment:
+    work = tmp_path_factory.mktemp("boto3-endpoint")
+    return _deployment(run_script(sys.executable, "endpoint_boto3.py",
+                                  [str(boston.directory), boto3_way.summary["model"]],
+                                  user_env(endpoint, work / "home")))
+
+
+@pytest.fixture(scope="module")
+def sdk2_endpoint(endpoint: str, boston: BostonData, sdk2_env: SdkEnv, sdk2_way: Outcome,
+                  tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    work = tmp_path_factory.mktemp("sdk2-endpoint")
+    env = user_env(endpoint, work / "home")
+    write_sdk_defaults(env)
+    return _deployment(run_script(sdk2_env.python, "endpoint_sdk2.py",
+                                  [str(boston.directory), sdk2_way.summary["training_job"]], env, fast_polling=True))
+
+
+@pytest.fixture(scope="module")
+def sdk3_endpoint(endpoint: str, boston: BostonData, sdk3_env: SdkEnv, sdk3_way: Outcome,
+                  tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    work = tmp_path_factory.mktemp("sdk3-endpoint")
+    env = user_env(endpoint, work / "home")
+    write_sdk_defaults(env)
+    return _deployment(run_script(sdk3_env.python, "endpoint_sdk3.py",
+                                  [str(boston.directory), sdk3_way.summary["training_job"], EXECUTION_ROLE_ARN],
+                                  env, fast_polling=True))
+
+
+def test_boto3_endpoint_with_waiters(boto3_endpoint: Deployment, boto3_way: Outcome) -> None:
+    summary = boto3_endpoint.summary
+    name = summary["endpoint"]
+    # endpoint_in_service returned on InService, with the configuration's one variant serving.
+    assert summary["status"] == "InService"
+    assert summary["described_config"] == summary["endpoint_config"]
+    assert summary["variants"] == [{"name": "AllTraffic", "instances": 1, "weight": 1.0}]
+    # The model batch transform used, on the same rows: the same predictions.
+    assert summary["model"] == boto3_way.summary["model"]
+    assert summary["predictions"] == realtime_csv(boto3_way.predictions)
+    assert summary["content_type"] == CSV_ANSWER
+    assert summary["invoked_variant"] == "AllTraffic"
+    # endpoint_deleted returned once DescribeEndpoint said the endpoint is gone; the runtime says so too.
+    assert summary["describe_after_delete"] == {"code": "ValidationException", "message": endpoint_not_found(name)}
+    assert summary["invoke_after_delete"] == {"code": "ValidationError",
+                                              "message": f"Endpoint {name} of account {ACCOUNT} not found."}
+    assert summary["describe_config_after_delete"] == {
+        "code": "ValidationException",
+        "message": f'Could not find endpoint configuration "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/'
+                   f'{summary["endpoint_config"]}".'}
+
+
+def test_sdk2_endpoint_deploy_predict_delete(sdk2_endpoint: Deployment, sdk2_way: Outcome) -> None:
+    summary = sdk2_endpoint.summary
+    output = sdk2_endpoint.run.output
+    # Estimator.attach found the job's model; deploy() made a model of it, a configuration and the endpoint.
+    assert summary["model_data"] == summary["training_job_model_data"] == sdk2_way.summary["model_data"]
+    assert summary["status"] == "InService"
+    assert summary["instance_type"] == ENDPOINT_INSTANCE_TYPE
+    # Predictor.predict with a CSVSerializer on the test rows: the batch transform's predictions.
+    assert summary["predictions"] == realtime_csv(sdk2_way.predictions)
+    # delete_model() and delete_endpoint() (which deletes the configuration too): all three are gone.
+    assert set(summary["statuses_while_deleting"]) <= {"Deleting"}
+    assert summary["describe_after_delete"] == {"code": "ValidationException",
+                                                "message": endpoint_not_found(summary["endpoint"])}
+    assert summary["describe_config_after_delete"]["message"].startswith("Could not find endpoint configuration")
+    assert summary["describe_model_after_delete"]["message"].startswith("Could not find model")
+    assert "Traceback" not in output
+
+
+def test_sdk3_endpoint_model_builder(sdk3_endpoint: Deployment, sdk3_way: Outcome) -> None:
+    summary = sdk3_endpoint.summary
+    output = sdk3_endpoint.run.output
+    # ModelBuilder.build() made a model of the image and the job's artifacts; deploy() waited for InService.
+    assert summary["image"] == XGB_LEGACY
+    assert summary["model_data"] == summary["training_job_model_data"] == sdk3_way.summary["model_data"]
+    assert summary["variant_model"] == summary["model"]
+    assert (summary["instance_type"], summary["instance_count"]) == (ENDPOINT_INSTANCE_TYPE, 1)
+    assert summary["status"] == "InService"
+    assert f"Deployment successful: Endpoint '{summary['endpoint']}'" in output
+    # Endpoint.invoke with the test rows as CSV: the batch transform's predictions.
+    assert summary["predictions"] == realtime_csv(sdk3_way.predictions)
+    assert summary["content_type"] == CSV_ANSWER
+    assert summary["invoked_variant"] == "AllTraffic"
+    # Endpoint.delete + wait_for_delete, then the configuration and the model: Endpoint.get no longer finds it.
+    assert summary["endpoint_after_delete"] == {"error": "ClientError", "code": "ValidationException",
+                                                "message": endpoint_not_found(summary["endpoint"])}
+    assert summary["endpoint_config_after_delete"]["message"].startswith("Could not find endpoint configuration")
+    assert summary["model_after_delete"]["message"].startswith("Could not find model")
+    assert "Traceback" not in output
+
+
+def test_aws_cli_invoke_endpoint(cli_way: Outcome, boston: BostonData, awscli_env: SdkEnv, endpoint: str,
+                                 tmp_path: Path) -> None:
+    aws = Aws(awscli_env, user_env(endpoint, tmp_path / "home"))
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+    config, name = f"boston-xgboost-cli-endpoint-config-{stamp}", f"boston-xgboost-cli-endpoint-{stamp}"
+    variants = [{"VariantName": "AllTraffic", "ModelName": cli_way.summary["model"], "InitialInstanceCount": 1,
+                 "InstanceType": ENDPOINT_INSTANCE_TYPE}]
+    aws("sagemaker", "create-endpoint-config", "--endpoint-config-name", config,
+        "--production-variants", json.dumps(variants))
+    aws("sagemaker", "create-endpoint", "--endpoint-name", name, "--endpoint-config-name", config)
+    described = aws.wait_for("sagemaker", "describe-endpoint", "--endpoint-name", name, status="EndpointStatus",
+                             done=("InService", "Failed"))
+    assert described["EndpointStatus"] == "InService", described
+    listed = aws.json("sagemaker", "list-endpoints", "--name-contains", "boston-xgboost-cli-endpoint")
+    assert [summary["EndpointName"] for summary in listed["Endpoints"]] == [name]
+
+    # As a user types it: the body from a file, the answer's body to a file, the rest printed as JSON.
+    out = tmp_path / "out.txt"
+    printed = aws("sagemaker-runtime", "invoke-endpoint", "--endpoint-name", name,
+                  "--body", f"fileb://{boston.directory / 'test.csv'}", "--content-type", "text/csv", str(out))
+    assert json.loads(printed) == {"ContentType": CSV_ANSWER, "InvokedProductionVariant": "AllTraffic"}
+    assert out.read_text() == realtime_csv(cli_way.predictions)
+
+    aws("sagemaker", "delete-endpoint", "--endpoint-name", name)
+    aws("sagemaker", "delete-endpoint-config", "--endpoint-config-name", config)
+    # DeleteEndpoint returns at once; the endpoint is `Deleting` until its instances are gone.
+    deadline = time.monotonic() + 60
+    while (described_after := aws.attempt("sagemaker", "describe-endpoint", "--endpoint-name", name)).returncode == 0:
+        assert json.loads(described_after.stdout)["EndpointStatus"] == "Deleting"
+        assert time.monotonic() < deadline, "the endpoint was still there 60 s after DeleteEndpoint"
+        time.sleep(0.2)
+    assert ("An error occurred (ValidationException) when calling the DescribeEndpoint operation: "
+            f"{endpoint_not_found(name)}") in described_after.stderr
+    invoked_after = aws.attempt("sagemaker-runtime", "invoke-endpoint", "--endpoint-name", name,
+                                "--body", f"fileb://{boston.directory / 'test.csv'}", "--content-type", "text/csv",
+                                str(tmp_path / "after.txt"))
+    assert invoked_after.returncode != 0
+    assert ("An error occurred (ValidationError) when calling the InvokeEndpoint operation: "
+            f"Endpoint {name} of account {ACCOUNT} not found.") in invoked_after.stderr

@@ -2,8 +2,10 @@
 
 SageMaker splits each input object into records, packs them into mini-batches, sends each to the model
 container's `/invocations` and assembles the answers. Here the batching of `transform.pipeline` calls the
-algorithm's inference handler directly instead of over HTTP: in this process, or, when large requests run
-side by side, in forked model server workers (`model_workers`), as the container runs one per CPU.
+algorithm's inference handler directly instead of over HTTP: in this process, or, when requests run side by
+side, in forked model server workers (`model_workers`), as the container runs one per CPU: large MultiRecord
+requests one at a time per worker, and the many small requests of SingleRecord in bundles (each request still
+parsed, predicted and answered on its own).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def run_transform_job(workspace: str, version: str) -> int:
         with ModelWorkers(invoke, workers) as pool:
             for pid in pool.pids:
                 log.info("Booting model server worker with pid: %d", pid)
-            failures = transform_inputs(root, relatives, settings, pool.invoke, concurrency)
+            many = pool.invoke_many if settings.batch_strategy is BatchStrategy.SINGLE_RECORD else None
+            failures = transform_inputs(root, relatives, settings, pool.invoke, concurrency, invoke_many=many)
     return 1 if failures else 0
 
 
@@ -83,16 +86,21 @@ def _server_workers(request: dict[str, Any]) -> int:
     return workers
 
 
+# SingleRecord forks workers for an object at least this large: below, its few records are answered sooner in
+# this process than workers start (each fork costs milliseconds; a record, a fraction of one).
+SINGLE_RECORD_WORKERS_BYTES = 64 * 1024
+
+
 def _worker_count(root: Path, relatives: list[str], settings: TransformSettings, workers: int) -> int:
     """How many model server workers to fork: `workers` (the server's count, at most the requests in flight);
-    just this process when requests cannot overlap or are small (a single record, or an object that fits in
-    one request), where a worker's pipe would cost more than it saves."""
-    if workers == 1 or settings.batch_strategy is not BatchStrategy.MULTI_RECORD:
-        return 1
-    if settings.split_type is SplitType.NONE:
+    just this process when requests cannot overlap or are few (an object that fits in one request, or a
+    SingleRecord object of a few records), where forking would cost more than it saves."""
+    if workers == 1 or settings.split_type is SplitType.NONE:
         return 1  # each object is one request, and objects are transformed one after another
-    limit = payload_bytes(settings.max_payload_in_mb)
     largest = max(((root / "input" / relative).stat().st_size for relative in relatives), default=0)
+    if settings.batch_strategy is BatchStrategy.SINGLE_RECORD:
+        return workers if largest >= SINGLE_RECORD_WORKERS_BYTES else 1
+    limit = payload_bytes(settings.max_payload_in_mb)
     return workers if largest > limit else 1
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..transform.errors import TransformError
-from ..transform.pipeline import TransformSettings, transform_object
+from ..transform.pipeline import InvokeMany, TransformSettings, transform_object
 from .workspace import safe_join
 
 
@@ -21,16 +21,18 @@ class InvocationError(Exception):
 
 
 def transform_inputs(root: Path, relatives: list[str], settings: TransformSettings, invoke: Callable[[bytes], bytes],
-                     concurrency: int, emit: Callable[[str], None] | None = None) -> dict[str, str]:
+                     concurrency: int, emit: Callable[[str], None] | None = None,
+                     invoke_many: InvokeMany | None = None) -> dict[str, str]:
     """Transform each input object under `root/input` into `root/output/<relative>.out` through `invoke` (the model,
-    in this process or a container's /invocations); records the failed ones in `root/failures.json`."""
+    in this process or a container's /invocations), or `invoke_many` for an object of many requests (see
+    `transform_object`); records the failed ones in `root/failures.json`."""
     say = emit or (lambda line: print(line, flush=True))
     failures: dict[str, str] = {}
     for relative in relatives:
         source = safe_join(root / "input", relative)
         target = safe_join(root / "output", relative + ".out")
         try:
-            output = transform_object(source.read_bytes(), settings, invoke, concurrency)
+            output = transform_object(source.read_bytes(), settings, invoke, concurrency, invoke_many=invoke_many)
         except TransformError as exc:
             failures[relative] = str(exc)
             say(f"ERROR: {relative}: {exc}")

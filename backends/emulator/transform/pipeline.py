@@ -3,11 +3,14 @@
 `invoke` stands for the model: it takes one request body and returns the response body. Requests run up to
 `max_concurrency` at a time, and outputs are assembled in record order, so the output object is byte-identical
 whatever the concurrency, `MaxPayloadInMB` or `BatchStrategy` (for a model that answers one line per record).
+A caller whose model answers many requests more cheaply at once (forked workers fed in bundles) passes
+`invoke_many`, which takes every request body of the object and yields each answer in order; each request is
+still answered on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .assembly import assemble_batches, assemble_records, split_output_lines
 from .batching import Batch, PayloadLimit, pack_items, pack_lines, payload_limit, whole_object
@@ -21,6 +24,8 @@ from .settings import BatchStrategy, SplitType, TransformSettings
 __all__ = ["TransformSettings", "transform_object"]
 
 Invoke = Callable[[bytes], bytes]
+# The answers to many requests, in order; raises at the first that failed, once the answers before it are taken.
+InvokeMany = Callable[[Sequence[bytes]], Iterator[bytes]]
 
 
 def _plan_batches(
@@ -57,11 +62,14 @@ def transform_object(
     max_concurrency: int,
     *,
     source: str = "input object",
+    invoke_many: InvokeMany | None = None,
 ) -> bytes:
     """Transform one input object into its output object.
 
     `source` names the object in error messages (for example its S3 key). Any failure raises `TransformError`;
-    an exception raised by `invoke` becomes one naming the batch, with the exception's text.
+    an exception raised by `invoke` (or by `invoke_many`, for the request it stopped at) becomes one naming the
+    batch, with the exception's text. With `invoke_many`, an object of more than one request is sent through
+    it, and its requests run as it runs them rather than `max_concurrency` at a time.
     """
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -70,14 +78,20 @@ def transform_object(
     data = decompress(data, settings.compression_type, source)
     batches, originals = _plan_batches(data, settings, processing, limit, source)
 
+    def failed(batch: Batch, exc: Exception) -> TransformError:
+        detail = str(exc) or type(exc).__name__
+        return TransformError(f"{source}: {batch.describe()} failed: {detail}")
+
     def call(batch: Batch) -> bytes:
         try:
             return invoke(batch.payload)
         except Exception as exc:
-            detail = str(exc) or type(exc).__name__
-            raise TransformError(f"{source}: {batch.describe()} failed: {detail}") from exc
+            raise failed(batch, exc) from exc
 
-    outputs = map_in_order(call, batches, max_concurrency)
+    if invoke_many is not None and len(batches) > 1:
+        outputs = _answers(batches, invoke_many, failed)
+    else:
+        outputs = map_in_order(call, batches, max_concurrency)
     if not processing.per_record_output:
         return assemble_batches(outputs, settings.assemble_with)
     finished: list[bytes] = []
@@ -91,3 +105,22 @@ def transform_object(
             original = originals[index] if processing.join else None
             finished.append(processing.finish_output(original, line, index + 1))
     return assemble_records(finished, settings.assemble_with)
+
+
+def _answers(batches: list[Batch], invoke_many: InvokeMany,
+             failed: Callable[[Batch, Exception], TransformError]) -> list[bytes]:
+    """Every batch's answer through `invoke_many`; its exception becomes one naming the batch it stopped at."""
+    outputs: list[bytes] = []
+    answers = invoke_many([batch.payload for batch in batches])
+    try:
+        for answer in answers:
+            outputs.append(answer)
+    except Exception as exc:
+        raise failed(batches[min(len(outputs), len(batches) - 1)], exc) from exc
+    finally:
+        close = getattr(answers, "close", None)
+        if close is not None:
+            close()  # a generator's clean-up runs now, not when it is collected
+    if len(outputs) != len(batches):
+        raise ValueError(f"{len(outputs)} answers for {len(batches)} batches")
+    return outputs
