@@ -125,8 +125,12 @@ def test_boston_deploy_low_level(sagemaker: Any, runtime: Any, boston: dict[str,
 
     _config(sagemaker, second, [("VariantA", a["name"], 1, 1.0), ("VariantB", b["name"], 2, 1.0)])
     sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=second)
-    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Updating"
+    updating = sagemaker.describe_endpoint(EndpointName=name)
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == second
+    assert updating["EndpointConfigName"] == first  # still serving the first until the switch
     endpoint = _wait_settled(sagemaker, name)
+    assert "PendingDeploymentSummary" not in endpoint
     assert endpoint["EndpointStatus"] == "InService", endpoint.get("FailureReason")
     assert endpoint["EndpointConfigName"] == second
     assert {(v["VariantName"], v["CurrentInstanceCount"]) for v in endpoint["ProductionVariants"]} == {

@@ -63,6 +63,7 @@ class Endpoints:
             "CreationTime": ctx.received,
             "LastModifiedTime": ctx.received,
             "_Pending": deployment,
+            "PendingDeploymentSummary": _pending_summary(deployment, ctx.received, "Creating"),
         }
         document.update(_config_members(deployment))
         if not self.store.insert(KIND, ctx.region, name, document):
@@ -180,6 +181,7 @@ class Endpoints:
                 return
             endpoint["_Deployment"] = deployment
             endpoint.pop("_Pending", None)
+            endpoint.pop("PendingDeploymentSummary", None)
             endpoint["EndpointConfigName"] = deployment["EndpointConfigName"]
             endpoint["ProductionVariants"] = _variant_summaries(deployment, variants, now)
             endpoint.update(_config_members(deployment))
@@ -197,6 +199,7 @@ class Endpoints:
             if endpoint["EndpointStatus"] == "Deleting":
                 return
             endpoint.pop("_Pending", None)
+            endpoint.pop("PendingDeploymentSummary", None)
             endpoint["EndpointStatus"] = "Failed"
             endpoint["FailureReason"] = reason[:1024]
             endpoint["LastModifiedTime"] = time.time()
@@ -228,10 +231,13 @@ class Endpoints:
         return endpoint
 
     def _begin_update(self, ctx: RequestContext, name: str, deployment: dict[str, Any]) -> None:
+        now = time.time()
+
         def updating(endpoint: dict[str, Any]) -> None:
             endpoint["_Pending"] = deployment
             endpoint["EndpointStatus"] = "Updating"
-            endpoint["LastModifiedTime"] = time.time()
+            endpoint["LastModifiedTime"] = now
+            endpoint["PendingDeploymentSummary"] = _pending_summary(deployment, now, "Updating")
 
         self.store.update(KIND, ctx.region, name, updating)
         self._apply(ctx.region, name)
@@ -321,6 +327,21 @@ def _variant_summaries(deployment: dict[str, Any], current: list[dict[str, Any]]
             "DesiredInstanceCount": variant["InstanceCount"],
         })
     return summaries
+
+
+def _pending_summary(deployment: dict[str, Any], now: float, status: str) -> dict[str, Any]:
+    """DescribeEndpoint's PendingDeploymentSummary while a configuration is being deployed."""
+    return {
+        "EndpointConfigName": deployment["EndpointConfigName"],
+        "StartTime": now,
+        "ProductionVariants": [{
+            "VariantName": variant["VariantName"],
+            "DesiredWeight": variant["Weight"],
+            "DesiredInstanceCount": variant["InstanceCount"],
+            **({"InstanceType": variant["InstanceType"]} if variant.get("InstanceType") else {}),
+            "VariantStatus": [{"Status": status, "StartTime": now}],
+        } for variant in deployment["Variants"]],
+    }
 
 
 def _resolved(image: str) -> str:
