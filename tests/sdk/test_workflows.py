@@ -227,11 +227,10 @@ def test_the_four_ways_predict_the_same(boto3_way: Outcome, sdk3_way: Outcome, s
     assert rmse < 6.0  # a trained model, not a constant: the label's own standard deviation is about 9
 
 
-
 # -- real-time endpoints: each way deploys the model it trained, invokes it with the test rows, deletes it ------
 
 ACCOUNT = "123456789012"
-# Every way deploys to this instance type (the jobs ran on ml.m4.xlarge): an endpoint takes what it is given.
+# Every way deploys to one instance of this type, as the SDKs' own examples do.
 ENDPOINT_INSTANCE_TYPE = "ml.m5.large"
 # The 0.72 container's answer to a real-time text/csv request is text/csv as Flask writes it.
 CSV_ANSWER = "text/csv; charset=utf-8"
