@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -266,16 +266,21 @@ def list_jobs(kind: str, backend: str, endpoint: str | None, max_results: int) -
 @click.option("--endpoint", envvar="HARNESS_ENDPOINT", default=None, help="A running emulator's URL.")
 def describe_job(name: str, kind: str, backend: str, endpoint: str | None) -> None:
     """A job's full Describe response, as JSON."""
+    if kind == "training":
+        print_description(backend, endpoint, lambda sagemaker: sagemaker.describe_training_job(TrainingJobName=name))
+    else:
+        print_description(backend, endpoint, lambda sagemaker: sagemaker.describe_transform_job(
+            TransformJobName=name))
+
+
+def print_description(backend: str, endpoint: str | None, describe: Callable[[Any], dict[str, Any]]) -> None:
+    """A Describe response of the backend's SageMaker, as JSON; an error's message (exit 1) when it fails."""
     from botocore.exceptions import ClientError
 
     target = _start_backend(backend, None, inspect=True, endpoint=endpoint)
     try:
-        sagemaker = target.client("sagemaker")
         try:
-            if kind == "training":
-                description = sagemaker.describe_training_job(TrainingJobName=name)
-            else:
-                description = sagemaker.describe_transform_job(TransformJobName=name)
+            description = describe(target.client("sagemaker"))
         except ClientError as exc:
             raise click.ClickException(exc.response["Error"]["Message"]) from None
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,18 +61,9 @@ def list_endpoints(backend: str, endpoint: str | None, max_results: int) -> None
 @_ENDPOINT
 def describe_endpoint(name: str, backend: str, endpoint: str | None) -> None:
     """An endpoint's full Describe response, as JSON."""
-    from botocore.exceptions import ClientError
+    from .cli import print_description
 
-    target = _backend(backend, endpoint)
-    try:
-        try:
-            description = target.client("sagemaker").describe_endpoint(EndpointName=name)
-        except ClientError as exc:
-            raise click.ClickException(exc.response["Error"]["Message"]) from None
-    finally:
-        target.stop()
-    description.pop("ResponseMetadata", None)
-    click.echo(json.dumps(description, indent=2, default=str))
+    print_description(backend, endpoint, lambda sagemaker: sagemaker.describe_endpoint(EndpointName=name))
 
 
 @click.command()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import InternalFailure, SerializationException, ServiceError
-from .json_protocol import CONTENT_TYPE, error_body, parse_target, region_from_authorization
+from .json_protocol import CONTENT_TYPE, error_body, parse_target, read_body, region_from_authorization
 from .sagemaker.api import SageMakerApi
 from .sagemaker.context import RequestContext
 from .sagemaker_runtime import RuntimeApi, is_runtime_request
@@ -68,18 +68,11 @@ class Gateway:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise SerializationException("Invalid Content-Length header.") from None
-    if length > MAX_SAGEMAKER_BODY:
-        error = SerializationException(f"Request body of {length} bytes exceeds the limit of {MAX_SAGEMAKER_BODY}.")
-        error.status = 413
-        raise error
-    if length <= 0:
-        return b""
-    data: bytes = environ["wsgi.input"].read(length)
-    return data
+    length = environ.get("CONTENT_LENGTH")
+    return read_body(environ, MAX_SAGEMAKER_BODY,
+                     SerializationException(f"Request body of {length} bytes exceeds the limit of "
+                                            f"{MAX_SAGEMAKER_BODY}."),
+                     SerializationException("Invalid Content-Length header."))
 
 
 def _respond(start_response: Callable[..., Any], status: int, body: bytes, content_type: str, request_id: str

@@ -34,6 +34,29 @@ def region_from_authorization(header: str | None, default: str) -> str:
     return default
 
 
+def read_body(environ: dict[str, Any], limit: int, too_large: ServiceError, bad_length: ServiceError) -> bytes:
+    """The request's body, at most `limit` bytes; `too_large` is raised (HTTP 413) for a longer one, after reading it
+    all so that the client reads the answer rather than a reset connection."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise bad_length from None
+    stream = environ["wsgi.input"]
+    if length > limit:
+        remaining = length
+        while remaining > 0:
+            chunk = stream.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+        too_large.status = 413
+        raise too_large
+    if length <= 0:
+        return b""
+    data: bytes = stream.read(length)
+    return data
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """The request's JSON object; an empty body is an empty request."""
     if not body.strip():

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from .errors import InternalFailure, ModelError, ServiceError, ValidationError, ValidationException
 from .executor.invocations import Answer, Invocation
-from .json_protocol import region_from_authorization
+from .json_protocol import read_body, region_from_authorization
 from .sagemaker.context import RequestContext
 from .service_model import operation_model
 from .validation import validate_request
@@ -149,25 +149,8 @@ def _params(operation: str, environ: dict[str, Any], name: str) -> dict[str, Any
 
 
 def _body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ValidationError("Invalid Content-Length header.") from None
-    if length > MAX_PAYLOAD:
-        stream = environ["wsgi.input"]
-        remaining = length
-        while remaining > 0:  # read it all, so that the client reads the answer rather than a reset connection
-            chunk = stream.read(min(remaining, 1 << 16))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-        error = ValidationError(f"HTTP content length exceeded {MAX_PAYLOAD} bytes.")
-        error.status = 413
-        raise error
-    if length <= 0:
-        return b""
-    data: bytes = environ["wsgi.input"].read(length)
-    return data
+    return read_body(environ, MAX_PAYLOAD, ValidationError(f"HTTP content length exceeded {MAX_PAYLOAD} bytes."),
+                     ValidationError("Invalid Content-Length header."))
 
 
 def _error(start_response: StartResponse, error: ServiceError, request_id: str) -> list[bytes]:

@@ -27,17 +27,22 @@ def runner_path(root: Path) -> Path:
     """A directory whose only entry is a `backends` symlink to this checkout's package."""
     digest = hashlib.sha1(str(_PACKAGE_DIR).encode()).hexdigest()[:12]
     directory = root / ".runner" / digest
-    link = directory / PACKAGE_NAME
-    if link.is_symlink() and os.readlink(link) == str(_PACKAGE_DIR):
-        return directory
+    _link(directory, PACKAGE_NAME, _PACKAGE_DIR)
+    return directory
+
+
+def _link(directory: Path, name: str, target: Path) -> None:
+    """`directory/name` -> `target`, unless it is already that link."""
+    link = directory / name
+    if link.is_symlink() and os.readlink(link) == str(target):
+        return
     directory.mkdir(parents=True, exist_ok=True)
     # Made under another name and renamed, so a concurrent reader never sees a missing or partial link.
-    temporary = directory / f".{PACKAGE_NAME}.{os.getpid()}"
+    temporary = directory / f".{name}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
-    temporary.symlink_to(_PACKAGE_DIR, target_is_directory=True)
+    temporary.symlink_to(target, target_is_directory=True)
     os.replace(temporary, link)
-    return directory
 
 
 def runner_environment(root: Path) -> dict[str, str]:
@@ -60,18 +65,9 @@ def server_packages_path(root: Path) -> Path:
 
     digest = hashlib.sha1(str(_PACKAGE_DIR).encode()).hexdigest()[:12]
     directory = root / ".server-packages" / digest
-    directory.mkdir(parents=True, exist_ok=True)
     for name in SERVER_PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             raise RuntimeError(f"the model server needs the {name} package in the emulator's environment")
-        source = Path(next(iter(spec.submodule_search_locations)))
-        link = directory / name
-        if link.is_symlink() and os.readlink(link) == str(source):
-            continue
-        temporary = directory / f".{name}.{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        temporary.symlink_to(source, target_is_directory=True)
-        os.replace(temporary, link)
+        _link(directory, name, Path(next(iter(spec.submodule_search_locations))))
     return directory
