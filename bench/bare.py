@@ -17,9 +17,9 @@ already) and the process's peak RSS. Each phase runs in its own process so that 
 * latency: the container's own inference code in process: `serving.load_model` of an extracted model
   artifact, then `serving.predict` of one request body (text/csv, real time) again and again; the seconds of
   each call.
-* throughput: the same code answering 100-row requests from `concurrency` processes forked after the model is
-  loaded (the container's model server runs one process per worker), each answering its share; rows/s from
-  the moment all are ready until the last has answered.
+* throughput: the same code answering 100-row requests from `c` processes forked after the model is loaded (the
+  container's model server runs one process per worker), each answering its share, for each concurrency level
+  `c`; rows/s from the moment all are ready until the last has answered.
 """
 
 from __future__ import annotations
@@ -85,37 +85,49 @@ def latency(model_dir: str, body_file: str, samples: int, warmup: int) -> dict[s
     return {"latencies": seconds, "answer": answer.decode(), "rows": samples}
 
 
-def throughput(model_dir: str, bodies_file: str, rows_per_request: int, concurrency: int,
-               requests: int) -> dict[str, Any]:
+def throughput(model_dir: str, bodies_file: str, rows_per_request: int, requests: int,
+               levels: list[int]) -> dict[str, Any]:
     model = serving.load_model(model_dir, image_version())
     bodies = request_bodies(Path(bodies_file).read_bytes(), rows_per_request)
+    rates = {str(concurrency): requests * rows_per_request / _forked_seconds(model, bodies, concurrency, requests)
+             for concurrency in levels}
+    return {"rates": rates, "rows": requests * rows_per_request * len(levels)}
+
+
+def _forked_seconds(model: serving.LoadedModel, bodies: list[bytes], concurrency: int, requests: int) -> float:
+    """Seconds for `concurrency` forked processes to answer `requests` requests, shared out evenly, from the moment
+    all are ready (forked and warmed up)."""
     ready_read, ready_write = os.pipe()
     go_read, go_write = os.pipe()
-    pids = []
-    for worker in range(concurrency):
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child exits with os._exit
-            code = 1
-            try:
-                _answer(model, bodies[worker % len(bodies)])  # warm-up
-                os.write(ready_write, b"r")
-                os.read(go_read, 1)
-                for index in range(worker, requests, concurrency):
-                    _answer(model, bodies[index % len(bodies)])
-                code = 0
-            finally:
-                os._exit(code)
-        pids.append(pid)
-    ready = 0
-    while ready < concurrency:
-        ready += len(os.read(ready_read, concurrency - ready))
-    start = time.perf_counter()
-    os.write(go_write, b"g" * concurrency)
-    failed = [pid for pid in pids if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
-    seconds = time.perf_counter() - start
+    try:
+        pids = []
+        for worker in range(concurrency):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child ends with os._exit
+                code = 1
+                try:
+                    _answer(model, bodies[worker % len(bodies)])  # warm-up
+                    os.write(ready_write, b"r")
+                    os.read(go_read, 1)
+                    for index in range(worker, requests, concurrency):
+                        _answer(model, bodies[index % len(bodies)])
+                    code = 0
+                finally:
+                    os._exit(code)
+            pids.append(pid)
+        ready = 0
+        while ready < concurrency:
+            ready += len(os.read(ready_read, concurrency - ready))
+        start = time.perf_counter()
+        os.write(go_write, b"g" * concurrency)
+        failed = [pid for pid in pids if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0]
+        seconds = time.perf_counter() - start
+    finally:
+        for fd in (ready_read, ready_write, go_read, go_write):
+            os.close(fd)
     if failed:
-        raise RuntimeError(f"{len(failed)} of {concurrency} bare throughput workers failed")
-    return {"seconds": seconds, "rows": requests * rows_per_request}
+        raise RuntimeError(f"{len(failed)} of {concurrency} bare throughput processes failed")
+    return seconds
 
 
 def _answer(model: serving.LoadedModel, body: bytes) -> bytes:
@@ -154,8 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     throughput_parser.add_argument("model_dir")
     throughput_parser.add_argument("bodies")
     throughput_parser.add_argument("rows_per_request", type=int)
-    throughput_parser.add_argument("concurrency", type=int)
     throughput_parser.add_argument("requests", type=int)
+    throughput_parser.add_argument("levels", help="concurrency levels, comma-separated")
     args = parser.parse_args(argv)
 
     cpu_start, start = _cpu_seconds(), time.perf_counter()
@@ -170,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
         extra = latency(args.model_dir, args.body, args.samples, args.warmup)
         rows = extra.pop("rows")
     else:
-        extra = throughput(args.model_dir, args.bodies, args.rows_per_request, args.concurrency, args.requests)
+        extra = throughput(args.model_dir, args.bodies, args.rows_per_request, args.requests,
+                           [int(level) for level in args.levels.split(",")])
         rows = extra.pop("rows")
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux

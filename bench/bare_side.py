@@ -42,11 +42,13 @@ def bare_latencies(model_dir: Path, body: Path, samples: int, warmup: int) -> tu
     return [float(value) for value in result["latencies"]], str(result["answer"]).encode()
 
 
-def bare_throughput(model_dir: Path, bodies: Path, rows_per_request: int, concurrency: int, requests: int) -> float:
-    """Rows/s of `serving.predict` answering `requests` requests from `concurrency` forked processes."""
-    result, _ = _run(["throughput", str(model_dir), str(bodies), str(rows_per_request), str(concurrency),
-                      str(requests)])
-    return int(result["rows"]) / float(result["seconds"])
+def bare_throughput(model_dir: Path, bodies: Path, rows_per_request: int, requests: int,
+                    levels: tuple[int, ...]) -> dict[int, float]:
+    """Rows/s of `serving.predict` answering `requests` requests from `c` forked processes, for each `c` of
+    `levels`."""
+    result, _ = _run(["throughput", str(model_dir), str(bodies), str(rows_per_request), str(requests),
+                      ",".join(map(str, levels))])
+    return {int(level): float(rate) for level, rate in result["rates"].items()}
 
 
 def _child(args: list[str]) -> tuple[Phase, int, int]:

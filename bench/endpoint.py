@@ -85,12 +85,11 @@ def endpoint_runs(emulator: EmulatorProcess, model: ServedModel, settings: Bench
                     differing += answer != expected
                 say(f"endpoint repetition {repetition + 1}/{settings.repeat}: throughput at concurrency "
                     f"{', '.join(map(str, CONCURRENCY))}")
-                bare_rates, emulator_rates = {}, {}
-                for concurrency in CONCURRENCY:
-                    bare_rates[concurrency] = bare_throughput(model.model_dir, bodies_file, ROWS_PER_REQUEST,
-                                                              concurrency, settings.throughput_requests)
-                    emulator_rates[concurrency] = _http_throughput(emulator.port, name, bodies, concurrency,
-                                                                   settings.throughput_requests)
+                bare_rates = bare_throughput(model.model_dir, bodies_file, ROWS_PER_REQUEST,
+                                             settings.throughput_requests, CONCURRENCY)
+                emulator_rates = {concurrency: _http_throughput(emulator.port, name, bodies, concurrency,
+                                                                settings.throughput_requests)
+                                  for concurrency in CONCURRENCY}
                 runs.append(EndpointRun(bare, http_seconds, boto3_seconds, bare_rates, emulator_rates))
         finally:
             client.close()

@@ -3,7 +3,7 @@
 
 Every cell is the median of the repetitions with their range (min to max) in brackets; ratios are emulator / bare
 of the medians. `FIGURES` names every figure a complete run produces; the smoke test checks each is there and
-finite.
+finite. `figures()` also counts the answers that must be the same on both sides (`*.differing_*`).
 """
 
 from __future__ import annotations
@@ -198,6 +198,10 @@ def figures(results: Results) -> dict[str, Any]:
         out.update(row.figures())
     for step, summary in step_summaries(results).items():
         out[f"training_steps.{step}.emulator"] = summary.median
+    # Answers that must not differ (counts, not timings).
+    out["endpoint.differing_answers"] = results.endpoint.differing_answers
+    out["strategies.differing_lines"] = results.strategies.differing_lines
+    out["strategies.differing_bare_lines"] = results.strategies.differing_bare_lines
     return out
 
 

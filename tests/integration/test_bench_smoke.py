@@ -1,4 +1,5 @@
-"""`python -m bench --smoke`: the benchmark runs end to end and produces every figure.
+"""`python -m bench --smoke`: the benchmark runs end to end and produces every figure, the real-time endpoint's
+(latency, throughput) and the SingleRecord/MultiRecord comparison's included.
 
 Only completeness is checked, never a duration: timings belong in bench/RESULTS.md, not in a test that a busy CI
 machine could fail.
@@ -31,6 +32,13 @@ def test_smoke_run_produces_every_figure(tmp_path: Path) -> None:
     assert not missing, f"figures missing: {missing}"
     not_finite = {name: values[name] for name in FIGURES if not math.isfinite(values[name])}
     assert not not_finite, f"figures not finite: {not_finite}"
+
+    # The endpoint answers as serving.predict does, and SingleRecord transforms as MultiRecord does, byte for byte.
+    assert values["endpoint.differing_answers"] == 0
+    assert values["strategies.differing_lines"] == 0
+    assert values["strategies.differing_bare_lines"] == 0
+    # Every row of the endpoint and batch-strategy measurements ran (latency, throughput at each concurrency).
+    assert all(f"endpoint.throughput_c{c}.ratio" in values for c in (1, 2, 4, 8))
 
     table = markdown.read_text()
     assert result.stdout == table  # printed as written

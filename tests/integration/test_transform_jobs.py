@@ -154,6 +154,21 @@ def test_model_server_workers_give_the_output_of_one_process(sagemaker: Any, s3:
     assert outputs[1] == outputs[4] == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
 
 
+def test_single_record_requests_run_in_model_server_workers(sagemaker: Any, s3: Any, logs: Any, bucket: str,
+                                                           seed_model: dict[str, Any], large_input: str) -> None:
+    """SingleRecord on a larger object: its records go to forked model server workers (in bundles, each record
+    still its own request) when several may be in flight. The output is that of one process, byte for byte."""
+    name = f"single-workers-{time.time_ns() % 10**9}"
+    output = f"s3://{bucket}/tr/out/{name}/"
+    job = _transform(sagemaker, name, seed_model["model"], large_input, output, batch_strategy="SingleRecord",
+                     max_concurrent_transforms=4)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    booted = [line for line in job_log(logs, TRANSFORM_LOGS, name) if "Booting model server worker with pid" in line]
+    workers = min(4, os.cpu_count() or 1)
+    assert len(booted) == (workers if workers > 1 else 0)
+    assert _get(s3, f"{output}large.csv.out") == _reference_output(sagemaker, s3, bucket, seed_model, large_input)
+
+
 def test_model_server_workers_follow_the_containers_setting(sagemaker: Any, s3: Any, logs: Any, bucket: str,
                                                              seed_model: dict[str, Any], large_input: str) -> None:
     """SAGEMAKER_MODEL_SERVER_WORKERS in the job's Environment sets the worker count, as in the container."""

@@ -408,6 +408,52 @@ def test_first_failure_in_record_order_is_reported() -> None:
         transform_object(data, single, failing, 8)
 
 
+def one_by_one(model: Callable[[bytes], bytes], calls: list[int] | None = None) -> Any:
+    """An `invoke_many` that answers each request on its own, in order (as forked workers fed in bundles do)."""
+    def many(payloads: Any) -> Any:
+        if calls is not None:
+            calls.append(len(payloads))
+        for payload in payloads:
+            yield model(payload)
+    return many
+
+
+small_id_rows = st.lists(st.tuples(st.integers(0, 10**6), st.lists(st.sampled_from(["1", "2.5", ""]), min_size=1,
+                                                                   max_size=3)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_id_rows, st.sampled_from(list(BatchStrategy)), st.booleans())
+def test_invoke_many_gives_the_output_of_invoke(rows: list[tuple[int, list[str]]], strategy: BatchStrategy,
+                                                joined: bool) -> None:
+    data = b"".join(f"{row_id},{','.join(features)}\n".encode() for row_id, features in rows)
+    extra: dict[str, Any] = dict(input_filter="$[1:]", join_source=JoinSource.INPUT, output_filter="$[0,-1]")
+    settings_ = csv_settings(batch_strategy=strategy, **(extra if joined else {}))
+    calls: list[int] = []
+    expected = transform_object(data, settings_, line_model, 1)
+    assert transform_object(data, settings_, line_model, 1, invoke_many=one_by_one(line_model, calls)) == expected
+    # Objects of more than one request go through invoke_many, all requests in one call.
+    requests = len(rows) if strategy is BatchStrategy.SINGLE_RECORD else min(len(rows), 1)
+    assert calls == ([requests] if requests > 1 else [])
+
+
+def test_invoke_many_failure_names_the_batch_it_stopped_at() -> None:
+    def failing(payload: bytes) -> bytes:
+        if payload in (b"3\n", b"7\n"):
+            raise ValueError(f"bad {payload.decode().strip()}")
+        return payload
+
+    single = csv_settings(batch_strategy=BatchStrategy.SINGLE_RECORD)
+    data = b"".join(f"{index}\n".encode() for index in range(10))
+    messages = []
+    for many in (None, one_by_one(failing)):
+        with pytest.raises(TransformError) as caught:
+            transform_object(data, single, failing, 1, source=SOURCE, invoke_many=many)
+        assert isinstance(caught.value.__cause__, ValueError)
+        messages.append(caught.value.message)
+    assert messages == [f"{SOURCE}: batch 4 (record 4, 2 bytes) failed: bad 3"] * 2
+
+
 def test_output_line_count_must_match_records_when_joining() -> None:
     def drops_a_line(payload: bytes) -> bytes:
         return b"0.5\n"

@@ -1,49 +1,152 @@
 """What runs inside one endpoint instance's process: the container's model server for one model.
 
 The process is forked by the model's runtime's warm process server (`processes.py`), so it runs that image
-version's XGBoost release. It serves `wsgi.InferenceApp` with the container's gunicorn settings
-(`model_server`) on a Unix socket of its own, which the emulator's gateway forwards invocations to. The
-gunicorn workers die with it, as the container's die with the container: the emulator never leaves a model
-server behind. Kept compatible with Python 3.7+ (runtimes' interpreters).
+version's XGBoost release. It loads the model into the container's WSGI application (`wsgi.InferenceApp`, the
+code the algorithm images serve with gunicorn), opens its Unix socket, and forks `SAGEMAKER_MODEL_SERVER_WORKERS`
+workers (one per CPU by default, as the container), which share the loaded model. Like gunicorn's sync workers,
+each worker accepts a connection from the socket and answers its requests one at a time; unlike them, a
+connection stays open between requests, and a request is a frame (`instance_protocol`) rather than HTTP, which
+would cost more than the prediction. Each request is answered by calling the application with the request's
+method, path and headers, so `/ping`, `/invocations`, the 413 of an oversized body and the 404/405 of other paths
+are the container's own answers. The gateway keeps at most one connection per worker.
+
+It logs what the container logs at start-up and one access line per request, as the container's front end does.
+A worker that dies is replaced. The workers die with the server, and the server with the emulator. Kept
+compatible with Python 3.7+ (runtimes' interpreters).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import signal
+import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..algorithms.xgboost.container import max_content_length
+from ..algorithms.xgboost.log import CONTAINER_ROOT, ContainerLog
+from ..algorithms.xgboost.tracebacks import container_traceback
+from ..algorithms.xgboost.versions import get_version
+from ..algorithms.xgboost.wsgi import InferenceApp
 from .forkserver import die_with_parent
+from .instance_protocol import decode, encode, read_frame, worker_count
+
+_PLATFORM = '10.32.0.2 - - [{time}] "{method} {path} HTTP/1.1" {status} {size} "-" "AHC/2.0"'
 
 
 def serve_instance(settings_file: str) -> int:
-    """Serve until stopped; the gunicorn arbiter's exit code.
+    """Serve until killed (SIGTERM, or the emulator's end). Returns only when the server cannot start.
 
-    `settings_file` is a JSON object: model_dir, version, bind (`unix:<path>`), environment (the model's
-    container Environment) and server_packages (a directory to append to sys.path for gunicorn).
+    `settings_file` is a JSON object: model_dir, version, socket (the Unix socket's path) and environment (the
+    model's container Environment).
     """
     settings: dict[str, Any] = json.loads(Path(settings_file).read_text())
-    if settings["server_packages"] and settings["server_packages"] not in sys.path:
-        sys.path.append(settings["server_packages"])
-    from ..algorithms.xgboost.container import max_content_length
-    from ..algorithms.xgboost.log import ContainerLog
-    from ..algorithms.xgboost.model_server import BIND_VARIABLE, serve
-    from ..algorithms.xgboost.wsgi import InferenceApp
-
     # The model's Environment is the container's environment (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT etc.).
     os.environ.update({str(k): str(v) for k, v in settings["environment"].items()})
-    environ = {**os.environ, BIND_VARIABLE: settings["bind"]}
-    app = InferenceApp(settings["model_dir"], settings["version"], batch=False,
-                       max_content_length=max_content_length(environ))
-    return serve(app, environ, ContainerLog(sys.stdout), extra={
-        "post_fork": _worker_dies_with_server,
-        "accesslog": "-",
-        "access_log_format": '%({x-harness-client}i)s - - %(t)s "%(r)s" %(s)s %(b)s "-" "%(a)s"',
-        "pidfile": None,
-    })
+    log = ContainerLog(sys.stdout)
+    try:
+        workers = worker_count(os.environ)
+        app = InferenceApp(settings["model_dir"], settings["version"], batch=False,
+                           max_content_length=max_content_length(os.environ))
+    except ValueError as error:
+        print(f"The model server did not start: {error}", flush=True)
+        return 2
+    try:
+        app.load()
+    except Exception as error:
+        text = container_traceback(error, get_version(settings["version"])).rstrip("\n")
+        log.error(text.replace(settings["model_dir"], f"{CONTAINER_ROOT}/model"))
+        return 1
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(settings["socket"])
+    server.listen(64)
+    answer = _answerer(app)
+    pids = set()
+    for _ in range(workers):
+        pids.add(_fork_worker(server, answer, log))
+    signal.signal(signal.SIGTERM, lambda *_: _stop(pids))
+    while True:  # replace a worker that dies, as gunicorn's arbiter does
+        pid, status = os.wait()
+        if pid in pids:
+            pids.discard(pid)
+            log.error(f"Worker with pid {pid} exited unexpectedly (wait status {status}); booting another")
+            pids.add(_fork_worker(server, answer, log))
 
 
-def _worker_dies_with_server(server: Any, worker: Any) -> None:
-    die_with_parent()
+def _stop(pids: Any) -> None:
+    for pid in list(pids):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(0)
+
+
+def _fork_worker(server: socket.socket, answer: Callable[[bytes], bytes], log: ContainerLog) -> int:
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            die_with_parent()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _work(server, answer)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    log.info(f"Booting worker with pid: {pid}")
+    log.info(f"Model loaded successfully for worker : {pid}")
+    return pid
+
+
+def _work(server: socket.socket, answer: Callable[[bytes], bytes]) -> None:
+    """A worker: take one connection at a time and answer its frames until the gateway closes it."""
+    while True:
+        connection, _ = server.accept()
+        with connection:
+            while True:
+                try:
+                    frame = read_frame(connection)
+                except OSError:
+                    break
+                if frame is None:
+                    break
+                header, _ = decode(frame)
+                reply = answer(frame)
+                status, body = decode(reply)
+                line = _PLATFORM.format(time=time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+                                        method=header["method"], path=header["path"], status=status["status"],
+                                        size=len(body))
+                os.write(1, (line + "\n").encode())  # one write: lines of several workers never interleave
+                try:
+                    connection.sendall(reply)
+                except OSError:
+                    break
+
+
+def _answerer(app: InferenceApp) -> Callable[[bytes], bytes]:
+    """What a worker does with a request frame: call the container's application, return the answer frame."""
+
+    def answer(frame: bytes) -> bytes:
+        header, body = decode(frame)
+        environ = {
+            "REQUEST_METHOD": header["method"], "PATH_INFO": header["path"], "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body), "SERVER_PROTOCOL": "HTTP/1.1",
+        }
+        for name, key in (("content_type", "CONTENT_TYPE"), ("accept", "HTTP_ACCEPT"),
+                          ("custom_attributes", "HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES")):
+            if header.get(name) is not None:
+                environ[key] = header[name]
+        started: list[tuple[str, list[tuple[str, str]]]] = []
+        chunks = app(environ, lambda status, headers, *_: started.append((status, headers)))
+        data = b"".join(chunks)
+        status, headers = started[0]
+        found = {name.lower(): value for name, value in headers}
+        return encode({"status": int(status.split(" ", 1)[0]), "content_type": found.get("content-type"),
+                       "custom_attributes": found.get("x-amzn-sagemaker-custom-attributes")}, data)
+
+    return answer

@@ -1,10 +1,11 @@
 """Real-time endpoints' instances: warm model servers, started, routed to, rescaled and stopped.
 
 Every instance of a production variant is a model server process: for a built-in XGBoost image, the
-container's gunicorn server (`endpoint_entry`) forked by the image version's runtime and listening on a Unix
-socket of its own; for any other image, `docker run <image> serve` with port 8080 published on loopback. An
-invocation goes to one of the variant's instances in turn, over HTTP, exactly as SageMaker's front end calls
-`POST /invocations` of a container, so the answer's status, body and Content-Type are the container's.
+container's application (`endpoint_entry`) forked by the image version's runtime, with its own worker processes,
+taking requests as frames on a Unix socket of its own (`FramedTransport`); for any other image, `docker run
+<image> serve` with port 8080 published on loopback, called over HTTP as SageMaker's front end calls it
+(`HttpTransport`). An invocation goes to one of the variant's instances in turn; the answer's status, body and
+Content-Type are the container's.
 
 A deployment (the servers of one endpoint configuration) comes up completely, answering `GET /ping`, before it
 takes traffic; an update brings the new one up beside the old and switches at once, then stops the old.
@@ -29,20 +30,19 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..algorithms.images import resolve_image
 from ..runtimes import runtime_noting_fallback
-from ..runtimes.runner_env import server_packages_path
 from .artifacts import UnsafeArchive, unpack_model
 from .clients import AwsClients
 from .cloudwatch import LogShipper
 from .data_capture import CaptureWriter
 from .docker_runner import CONTAINER_OPT_ML, SERVING_PORT, ContainerSpec, Mount, container_name, require_docker
 from .docker_serving import free_port
+from .instance_protocol import decode, encode, read_frame, worker_count
 from .invocations import Answer, Invocation
 from .processes import JobProcess
 from .s3_transfer import DataError, split_uri
@@ -58,8 +58,6 @@ INVOCATION_TIMEOUT_SECONDS = 60.0  # SageMaker gives a container 60 s to answer 
 RECOVERY_WAIT_SECONDS = 60.0  # how long an invocation waits for an endpoint whose servers are (re)starting
 _SHIP_EVERY = 0.5
 _MODEL_READY = ".model-ready"  # written once the model is extracted in full
-# The address the container's access log shows for the platform's requests.
-_PLATFORM_ADDRESS = "10.32.0.2"
 
 
 class EndpointRecorder(Protocol):
@@ -87,27 +85,120 @@ class InstanceError(Exception):
     """The instance did not answer (its process died, or it timed out)."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+Reply = tuple[int, bytes, "str | None", "str | None"]  # status, body, Content-Type, CustomAttributes
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
+
+class HttpTransport:
+    """A container's server on a loopback port: `/ping` and `/invocations` over HTTP, as SageMaker calls them."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def ping(self) -> bool:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2.0)
+            try:
+                connection.request("GET", "/ping", headers={"User-Agent": "AHC/2.0"})
+                return connection.getresponse().status == 200
+            finally:
+                connection.close()
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def invoke(self, request: Invocation) -> Reply:
+        headers = {"User-Agent": "AHC/2.0"}
+        for header, value in (("Content-Type", request.content_type), ("Accept", request.accept),
+                              ("X-Amzn-SageMaker-Custom-Attributes", request.custom_attributes),
+                              ("X-Amzn-SageMaker-Inference-Id", request.inference_id)):
+            if value is not None:
+                headers[header] = value
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=INVOCATION_TIMEOUT_SECONDS)
+        try:
+            connection.request("POST", "/invocations", body=request.body, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            return (response.status, body, response.getheader("Content-Type"),
+                    response.getheader("X-Amzn-SageMaker-Custom-Attributes"))
+        except http.client.HTTPException as exc:
+            raise OSError(str(exc)) from None
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        pass
+
+
+class FramedTransport:
+    """The emulator's own model server (`endpoint_entry`): frames over a Unix socket, on connections kept open
+    between requests. Each of the server's workers serves one connection at a time, so at most `workers`
+    connections are open and a request beyond them waits for one, as it waits for a free worker in the container."""
+
+    def __init__(self, path: str, workers: int) -> None:
+        self.path = path
+        self._idle: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(workers)
+
+    def ping(self) -> bool:
+        try:
+            status, _, _, _ = self._call({"method": "GET", "path": "/ping"}, b"", 2.0)
+        except OSError:
+            return False
+        return status == 200
+
+    def invoke(self, request: Invocation) -> Reply:
+        header = {"method": "POST", "path": "/invocations", "content_type": request.content_type,
+                  "accept": request.accept, "custom_attributes": request.custom_attributes}
+        return self._call(header, request.body, INVOCATION_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for sock in idle:
+            sock.close()
+
+    def _call(self, header: dict[str, Any], body: bytes, timeout: float) -> Reply:
+        if not self._slots.acquire(timeout=timeout):
+            raise TimeoutError("no model server worker became free")
+        try:
+            return self._exchange(header, body, timeout)
+        finally:
+            self._slots.release()
+
+    def _exchange(self, header: dict[str, Any], body: bytes, timeout: float) -> Reply:
+        with self._lock:
+            sock = self._idle.pop() if self._idle else None
+        if sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(self.path)
+            except OSError:
+                sock.close()
+                raise
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(encode(header, body))
+            frame = read_frame(sock)
+            if frame is None:
+                raise ConnectionError("the model server closed the connection")
+        except BaseException:
+            sock.close()
+            raise
+        with self._lock:
+            self._idle.append(sock)
+        answer, data = decode(frame)
+        return answer["status"], data, answer.get("content_type"), answer.get("custom_attributes")
 
 
 class Instance:
     """One model server: its process, how to reach it, its log."""
 
-    def __init__(self, variant: str, instance_id: str, process: Supervised,
-                 connect: Callable[[float], http.client.HTTPConnection], shipper: LogShipper, log_path: Path) -> None:
+    def __init__(self, variant: str, instance_id: str, process: Supervised, transport: HttpTransport | FramedTransport,
+                 shipper: LogShipper, log_path: Path) -> None:
         self.variant = variant
         self.instance_id = instance_id
         self.process = process
-        self._connect = connect
+        self.transport = transport
         self.shipper = shipper
         self.log_path = log_path
 
@@ -122,41 +213,19 @@ class Instance:
         return pid if isinstance(pid, int) else None
 
     def ping(self) -> bool:
-        try:
-            connection = self._connect(2.0)
-            try:
-                connection.request("GET", "/ping", headers={"x-harness-client": _PLATFORM_ADDRESS,
-                                                           "User-Agent": "AHC/2.0"})
-                return connection.getresponse().status == 200
-            finally:
-                connection.close()
-        except (OSError, http.client.HTTPException):
-            return False
+        return self.transport.ping()
 
-    def invoke(self, request: Invocation) -> tuple[int, bytes, str | None, str | None]:
-        headers = {"x-harness-client": _PLATFORM_ADDRESS, "User-Agent": "AHC/2.0"}
-        for header, value in (("Content-Type", request.content_type), ("Accept", request.accept),
-                              ("X-Amzn-SageMaker-Custom-Attributes", request.custom_attributes),
-                              ("X-Amzn-SageMaker-Inference-Id", request.inference_id)):
-            if value is not None:
-                headers[header] = value
+    def invoke(self, request: Invocation) -> Reply:
         try:
-            connection = self._connect(INVOCATION_TIMEOUT_SECONDS)
-            try:
-                connection.request("POST", "/invocations", body=request.body, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-                return (response.status, body, response.getheader("Content-Type"),
-                        response.getheader("X-Amzn-SageMaker-Custom-Attributes"))
-            finally:
-                connection.close()
+            return self.transport.invoke(request)
         except TimeoutError:
             raise InstanceError(f"Your invocation timed out while waiting for a response from container "
                                 f"{self.variant}.") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             raise InstanceError(f"The model server of {self.stream} did not answer: {exc}") from None
 
     def stop(self, grace_seconds: float) -> None:
+        self.transport.close()
         if self.process.poll() is None:
             self.process.terminate()
             if self.process.wait(grace_seconds) is None:
@@ -405,20 +474,20 @@ class EndpointFleet:
                 mounts=(Mount(workspace / "model", f"{CONTAINER_OPT_ML}/model"),), env=environment,
                 publish=(("127.0.0.1", port, SERVING_PORT),), labels={"sagemaker-harness.endpoint": name})
             process: Supervised = docker.run(container_spec, log_path)
-            return Instance(spec["VariantName"], instance_id, process,
-                            lambda timeout: http.client.HTTPConnection("127.0.0.1", port, timeout=timeout),
-                            shipper, log_path)
+            return Instance(spec["VariantName"], instance_id, process, HttpTransport(port), shipper, log_path)
         runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
         socket_path = str(self._sockets / f"{next(self._socket_ids)}.sock")
-        settings = {"model_dir": str(workspace / "model"), "version": image.version, "bind": f"unix:{socket_path}",
-                    "environment": container.get("Environment") or {},
-                    # The emulator's own interpreter has gunicorn; a runtime's gets this environment's copy.
-                    "server_packages": str(server_packages_path(runtime.root)) if runtime is not None else ""}
+        settings = {"model_dir": str(workspace / "model"), "version": image.version, "socket": socket_path,
+                    "environment": container.get("Environment") or {}}
         settings_file = directory / "server.json"
         settings_file.write_text(json.dumps(settings))
         job = JobProcess(ENDPOINT_ENTRY, (str(settings_file),), log_path, runtime)
-        return Instance(spec["VariantName"], instance_id, job,
-                        lambda timeout: _UnixConnection(socket_path, timeout), shipper, log_path)
+        try:
+            workers = worker_count(container.get("Environment") or {})
+        except ValueError:
+            workers = 1  # the server says why it does not start, and the endpoint fails its health check
+        return Instance(spec["VariantName"], instance_id, job, FramedTransport(socket_path, workers), shipper,
+                        log_path)
 
     def _wait_healthy(self, instances: list[Instance], target: dict[str, Any]) -> None:
         limits = {spec["VariantName"]: float(spec.get("HealthCheckTimeout") or DEFAULT_HEALTH_CHECK_SECONDS)

@@ -52,22 +52,3 @@ def runner_environment(root: Path) -> dict[str, str]:
     env["PYTHONNOUSERSITE"] = "1"
     return env
 
-
-# Pure-Python distributions a runtime's model server needs besides the runtime's own packages (the algorithm
-# images copy the same ones: images/algorithm.py).
-SERVER_PACKAGES = ("gunicorn", "packaging")
-
-
-def server_packages_path(root: Path) -> Path:
-    """A directory of links to this environment's model-server packages, for a runtime's interpreter to append to
-    `sys.path` (after its own site-packages, so a runtime's own copy wins)."""
-    import importlib.util
-
-    digest = hashlib.sha1(str(_PACKAGE_DIR).encode()).hexdigest()[:12]
-    directory = root / ".server-packages" / digest
-    for name in SERVER_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError(f"the model server needs the {name} package in the emulator's environment")
-        _link(directory, name, Path(next(iter(spec.submodule_search_locations))))
-    return directory

@@ -42,7 +42,7 @@ class EndpointConfigs:
         _check_variants(variants)
         for variant in variants:
             self.models.get(ctx, variant["ModelName"])  # `Could not find model "<arn>".`
-            variant.setdefault("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT)
+            variant["InitialVariantWeight"] = float(variant.get("InitialVariantWeight", DEFAULT_VARIANT_WEIGHT))
         _check_capture(params.get("DataCaptureConfig"))
         _check_async(params.get("AsyncInferenceConfig"), variants)
         document = {k: copy.deepcopy(v) for k, v in params.items() if k in self._describe_members}

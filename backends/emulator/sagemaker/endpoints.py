@@ -97,7 +97,7 @@ class Endpoints:
                     f'The variant name(s) "{desired["VariantName"]}" is/are not present within endpoint '
                     f'configuration "{deployment["EndpointConfigName"]}".')
             if "DesiredWeight" in desired:
-                variant["Weight"] = desired["DesiredWeight"]
+                variant["Weight"] = float(desired["DesiredWeight"])
             if "DesiredInstanceCount" in desired:
                 if desired["DesiredInstanceCount"] < 1:
                     raise ValidationException(
@@ -268,7 +268,7 @@ class Endpoints:
                 "ModelName": variant["ModelName"],
                 "InstanceType": variant.get("InstanceType"),
                 "InstanceCount": variant.get("InitialInstanceCount", 1),
-                "Weight": variant.get("InitialVariantWeight", 1.0),
+                "Weight": float(variant.get("InitialVariantWeight", 1.0)),
                 "HealthCheckTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
                 "Container": {key: container[key] for key in ("Image", "ModelDataUrl", "Environment")
                               if key in container},

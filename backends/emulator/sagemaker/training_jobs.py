@@ -143,6 +143,8 @@ class TrainingJobs:
             "CreationTime": now,
         })
         job.setdefault("HyperParameters", {})
+        # SageMaker answers an empty KmsKeyId when none was given; SDK 2.x's Estimator.attach reads it directly.
+        job["OutputDataConfig"].setdefault("KmsKeyId", "")
         job.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME})
         job["StoppingCondition"].setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):

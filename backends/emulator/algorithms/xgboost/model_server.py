@@ -5,8 +5,7 @@ the container's variables, checked here with clear messages, the model-loading h
 the image needs no configuration file — `serve` is one `python -m` command in any runtime's interpreter.
 
 * bind `<host>:$SAGEMAKER_BIND_TO_PORT` (8080); the host is 0.0.0.0 as in the container, `HARNESS_BIND_HOST`
-  changes it (tests bind 127.0.0.1), and `HARNESS_BIND` replaces the whole address (the emulator's endpoints
-  bind `unix:<path>`);
+  changes it (tests bind 127.0.0.1);
 * `$SAGEMAKER_MODEL_SERVER_WORKERS` worker processes (one per CPU), `$SAGEMAKER_MODEL_SERVER_TIMEOUT` seconds
   (60) before a silent worker is restarted;
 * sync workers: each answers one request at a time, as the container's do, so one XGBoost Booster never
@@ -38,7 +37,6 @@ PORT_VARIABLE = "SAGEMAKER_BIND_TO_PORT"
 WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 TIMEOUT_VARIABLE = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 HOST_VARIABLE = "HARNESS_BIND_HOST"
-BIND_VARIABLE = "HARNESS_BIND"
 
 
 class ServerSettingError(ValueError):
@@ -50,7 +48,7 @@ def server_options(environ: Mapping[str, str]) -> dict[str, Any]:
     host = environ.get(HOST_VARIABLE) or "0.0.0.0"
     port = _positive_int(environ, PORT_VARIABLE, DEFAULT_PORT)
     return {
-        "bind": environ.get(BIND_VARIABLE) or f"{host}:{port}",
+        "bind": f"{host}:{port}",
         "workers": _positive_int(environ, WORKERS_VARIABLE, os.cpu_count() or 1),
         "timeout": _positive_int(environ, TIMEOUT_VARIABLE, DEFAULT_TIMEOUT),
         "worker_class": "sync",
@@ -95,12 +93,10 @@ class ModelServer(gunicorn.app.base.BaseApplication):
         self.container_log.info(f"Model loaded successfully for worker : {os.getpid()}")
 
 
-def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | None = None,
-          extra: Mapping[str, Any] | None = None) -> int:
-    """Run the server until it is stopped (SIGTERM, SIGINT); the process's exit code. `extra` adds gunicorn
-    settings (the emulator's endpoints add a `post_fork` hook)."""
+def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | None = None) -> int:
+    """Run the server until it is stopped (SIGTERM, SIGINT); the process's exit code."""
     try:
-        options = {**server_options(environ), **(extra or {})}
+        options = server_options(environ)
     except ServerSettingError as e:
         print(f"The model server did not start: {e}", file=sys.stderr)
         return 2
