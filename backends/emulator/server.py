@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import snapshot
 from .algorithms.images import resolve_image
@@ -23,6 +21,7 @@ from .executor.endpoint_fleet import EndpointFleet
 from .executor.executor import Executor
 from .executor.training import RunSettings
 from .gateway import Gateway
+from .http_server import HttpServer
 from .iam import PolicySimulator, ensure_execution_role
 from .sagemaker.api import SageMakerApi
 from .sagemaker.endpoint_configs import EndpointConfigs
@@ -77,8 +76,7 @@ class Emulator:
                            self.tags)
         self.runtime = RuntimeApi(self.endpoints, None, self.config.region)
         self.gateway = Gateway(api, services, self.config.region, self.runtime)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: HttpServer | None = None
         self._saves_at_stop = False
         self.restored: snapshot.SnapshotCounts | None = None  # what start() loaded from the state directory
         self.saved: snapshot.SnapshotCounts | None = None  # what stop() saved there
@@ -93,12 +91,12 @@ class Emulator:
             raise RuntimeError("the emulator is not started")
         host = self.config.host
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        return f"http://{shown}:{self._server.server_port}"
+        return f"http://{shown}:{self._server.port}"
 
     def start(self) -> Emulator:
         """Bind, recover jobs interrupted by a previous crash, and serve in a background thread."""
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = make_server(self.config.host, self.config.port, self.gateway, threaded=True)
+        self._server = HttpServer(self.config.host, self.config.port, self.gateway)
+        self._server.bind()  # requests wait in the backlog until it serves, below
         services_url = self.config.upstream or self.endpoint_url
         if not self.config.upstream:
             embedded_s3.serve_locally(services_url)  # job inputs are copied from moto's store, not over HTTP
@@ -120,8 +118,7 @@ class Emulator:
         self.fleet.recover(self.endpoints.recoverable())
         self._async = AsyncInvocations(self.endpoints, self._clients)
         self.runtime.submitter = self._async
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
-        self._thread.start()
+        self._server.start()
         self._saves_at_stop = self._persists  # only a start that loaded the snapshot whole may replace it
         # The account's SageMaker execution role, so SDK role checks pass with no setup (see iam.py).
         ensure_execution_role(services_url, self.config.region)
@@ -130,11 +127,9 @@ class Emulator:
     def _restore_services(self) -> None:
         """Load the saved S3 and Logs data before the endpoint answers anyone, so nobody sees it half loaded:
         through a private loopback server of the same gateway (requests to the endpoint wait meanwhile)."""
-        private = make_server("127.0.0.1", 0, self.gateway, threaded=True)
-        thread = threading.Thread(target=private.serve_forever, name="gateway-restore", daemon=True)
-        thread.start()
+        private = HttpServer("127.0.0.1", 0, self.gateway, name="gateway-restore").start()
         try:
-            self.restored = snapshot.restore(AwsClients(f"http://127.0.0.1:{private.server_port}"),
+            self.restored = snapshot.restore(AwsClients(f"http://127.0.0.1:{private.port}"),
                                              self.config.state_dir)
         except Exception as exc:
             self.stop()
@@ -142,9 +137,7 @@ class Emulator:
             raise SnapshotError(f"Could not load the saved S3 and CloudWatch Logs data from {where}: {exc}. "
                                 "Move that directory away to start without it.") from exc
         finally:
-            private.shutdown()
-            private.server_close()
-            thread.join(5)
+            private.stop()
 
     def stop(self) -> None:
         """Stop running jobs (they end Stopped), save the embedded services' data, stop serving, close the store."""
@@ -163,11 +156,7 @@ class Emulator:
         if self._clients is not None:
             embedded_s3.forget(self._clients.endpoint_url)
         if self._server is not None:
-            if self._thread is not None:  # shutdown() waits for serve_forever() to return: only once it ran
-                self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+            self._server.stop()
         self.store.close()
         self._server = None
 
@@ -180,9 +169,9 @@ class Emulator:
 
     def wait(self) -> None:
         """Block until the server thread ends (Ctrl-C in the CLI)."""
-        if self._thread is not None:
-            while self._thread.is_alive():
-                self._thread.join(0.5)
+        if self._server is not None:
+            while self._server.running:
+                self._server.join(0.5)
 
     def _object_exists(self, region: str, url: str) -> bool | None:
         """Whether `url` names an S3 object (CreateModel checks its ModelDataUrl); None if S3 cannot say."""
