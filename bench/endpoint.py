@@ -1,8 +1,8 @@
 """Real-time endpoints: InvokeEndpoint against the container's inference code called in process.
 
-The served model (`served_model`) is deployed to an endpoint of one instance, the container's model server
-(gunicorn, one worker per CPU, behind the emulator's gateway), and invoked with text/csv bodies in the test
-file's format:
+The served model (`served_model`) is deployed to an endpoint of one instance (the emulator's model server: the
+container's inference application in one worker process per CPU, behind the emulator's gateway), and invoked with
+text/csv bodies in the test file's format:
 
 * latency: one-row requests one after another, over boto3's sagemaker-runtime client and over raw HTTP
   (`http.client` on one keep-alive connection to the gateway, an unsigned `POST /endpoints/<name>/invocations`),

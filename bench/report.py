@@ -226,9 +226,10 @@ def markdown(results: Results) -> str:
         f"{len(results.workflow.runs)} runs.",
         "",
         f"Real-time endpoint: the model of a training job on {TRAINING_ROWS:,} rows of the same format "
-        f"({settings.rounds} rounds), one {INSTANCE_TYPE} instance (the container's model server: gunicorn with "
-        f"one sync worker per CPU); {settings.latency_samples:,} one-row requests per side, client and "
-        f"repetition; {settings.throughput_requests:,} requests of {ROWS_PER_REQUEST} rows per side, "
+        f"({settings.rounds} rounds), one {INSTANCE_TYPE} instance (the emulator's model server for the built-in "
+        f"image: the container's inference application in one worker process per CPU); "
+        f"{settings.latency_samples:,} one-row requests per side, client and repetition; "
+        f"{settings.throughput_requests:,} requests of {ROWS_PER_REQUEST} rows per side, "
         f"concurrency level and repetition. SingleRecord against MultiRecord (\"strategy input\"): that model "
         f"transforms one object of {results.strategies.rows:,} rows with each BatchStrategy, MaxPayloadInMB="
         f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}.",

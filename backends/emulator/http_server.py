@@ -39,6 +39,12 @@ class HttpServer:
         return port
 
     @property
+    def address(self) -> tuple[str, int]:
+        """The listening socket's address, as the kernel has it."""
+        host, port = self._server.socket.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
     def port(self) -> int:
         port: int = self._server.bind_addr[1]
         return port

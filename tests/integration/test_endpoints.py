@@ -259,6 +259,11 @@ def test_control_plane_texts(sagemaker: Any, boston: dict[str, Any], unique: Any
         assert [(e["EndpointName"], e["EndpointStatus"]) for e in listed] == [(name, "InService")]
         configs = sagemaker.list_endpoint_configs(NameContains=config)["EndpointConfigs"]
         assert [c["EndpointConfigName"] for c in configs] == [config]
+        endpoint_arn = sagemaker.describe_endpoint(EndpointName=name)["EndpointArn"]
+        sagemaker.add_tags(ResourceArn=endpoint_arn, Tags=[{"Key": "team", "Value": "pricing"}])
+        assert sagemaker.list_tags(ResourceArn=endpoint_arn)["Tags"] == [{"Key": "team", "Value": "pricing"}]
+        config_arn = sagemaker.describe_endpoint_config(EndpointConfigName=config)["EndpointConfigArn"]
+        assert sagemaker.list_tags(ResourceArn=config_arn)["Tags"] == []
         # A configuration in use can be deleted: the endpoint keeps serving what it deployed.
         sagemaker.delete_endpoint_config(EndpointConfigName=config)
         assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"

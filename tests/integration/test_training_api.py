@@ -237,7 +237,7 @@ def test_raw_protocol_errors_are_4xx_and_aws_shaped(emulator: Any) -> None:
     assert status == 400 and body["__type"] == "SerializationException"
     status, body = _raw_post(endpoint, "SageMaker.NoSuchOperation", b"{}")
     assert status == 400 and body["__type"] == "UnknownOperationException"
-    status, body = _raw_post(endpoint, "SageMaker.CreateEndpoint", b"{}")
-    assert status == 400 and "does not implement SageMaker.CreateEndpoint" in body["message"]
+    status, body = _raw_post(endpoint, "SageMaker.CreateProcessingJob", b"{}")
+    assert status == 400 and "does not implement SageMaker.CreateProcessingJob" in body["message"]
     status, body = _raw_post(endpoint, "SageMaker.DescribeTrainingJob", b"[]")
     assert status == 400 and body["__type"] == "SerializationException"

@@ -25,7 +25,7 @@ def test_binds_loopback_unless_told_otherwise(tmp_path: Path) -> None:
     assert host_option.default == "127.0.0.1"
     with Emulator(EmulatorConfig(state_dir=tmp_path, persist_services=False)) as emulator:
         assert emulator._server is not None
-        assert emulator._server.server_address[0] == "127.0.0.1"
+        assert emulator._server.address[0] == "127.0.0.1"
 
 
 def test_request_bodies_are_bounded(emulator: Any) -> None:
