@@ -30,6 +30,7 @@ from .sagemaker.models import Models
 from .sagemaker.tags import Tags
 from .sagemaker.training_jobs import TrainingJobs
 from .sagemaker.transform_jobs import TransformJobs
+from .sagemaker.tuning_jobs import TuningJobs
 from .sagemaker_runtime import RuntimeApi
 from .services import UpstreamProxy, embedded_moto
 from .store import Store
@@ -71,9 +72,11 @@ class Emulator:
         services = PolicySimulator(services)
         self.endpoint_configs = EndpointConfigs(self.store, self.models)
         self.endpoints = Endpoints(self.store, self.endpoint_configs, self.models)
+        self.tuning = TuningJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None,
+                                 has_objects=self._prefix_has_objects)
         self.tags = Tags(self.store)
         api = SageMakerApi(self.training, self.models, self.transforms, self.endpoint_configs, self.endpoints,
-                           self.tags)
+                           self.tuning, self.tags)
         self.runtime = RuntimeApi(self.endpoints, None, self.config.region)
         self.gateway = Gateway(api, services, self.config.region, self.runtime)
         self._server: HttpServer | None = None
@@ -107,6 +110,9 @@ class Emulator:
         self.executor.recover(self.training.unfinished(), self.transforms.unfinished())
         self.training.executor = self.executor
         self.transforms.executor = self.executor
+        self.executor.tuning = self.tuning
+        self.tuning.tuner = self.executor
+        self.executor.recover_tuning(self.tuning.unfinished())
         self.executor.warm_up()
         if self._persists:
             self._restore_services()

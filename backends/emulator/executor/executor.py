@@ -11,6 +11,7 @@ from .clients import AwsClients
 from .processes import warm_up
 from .training import INTERNAL_ERROR, RunSettings, TrainingRecorder, TrainingRun
 from .transform import TransformRecorder, TransformRun
+from .tuner import TuningRun
 
 
 class _Run(Protocol):
@@ -31,6 +32,7 @@ class Executor:
         self._slots = threading.Semaphore(max(1, max_running_jobs))
         self._runs: dict[tuple[str, str, str], tuple[_Run, threading.Thread]] = {}
         self._lock = threading.Lock()
+        self.tuning: Any = None  # the control plane's TuningJobs, for tuning jobs' runs
 
     def warm_up(self) -> None:
         """Start the warm process server in the background."""
@@ -60,6 +62,18 @@ class Executor:
 
     def stop_transform(self, region: str, name: str) -> None:
         self._stop(("transform", region, name.lower()))
+
+    def start_tuning(self, region: str, name: str) -> None:
+        run = TuningRun(region, name, self.tuning, self.training)  # type: ignore[arg-type]
+        self._start(("tuning", region, name.lower()), run)
+
+    def stop_tuning(self, region: str, name: str) -> None:
+        self._stop(("tuning", region, name.lower()))
+
+    def recover_tuning(self, jobs: list[tuple[str, dict[str, Any]]]) -> None:
+        """Unfinished tuning jobs go on after a restart (their interrupted children have ended Failed)."""
+        for region, job in jobs:
+            self.start_tuning(region, job["HyperParameterTuningJobName"])
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every running job and wait for each to reach a terminal state."""
