@@ -50,6 +50,9 @@ class ListSpec:
     # CreationTimeAfter as ">=" where documented ("with a creation time greater than or equal to the specified
     # time": ListModels, ListEndpoints, ListEndpointConfigs); otherwise "created after", ">".
     creation_time_after_inclusive: bool = False
+    # SortBy values beyond Name, CreationTime and Status, and the document field each sorts on
+    # (ListTrainingJobsForHyperParameterTuningJob: FinalObjectiveMetricValue).
+    extra_sort_keys: tuple[tuple[str, str], ...] = ()
 
 
 def list_page(documents: Sequence[Document], params: dict[str, Any], spec: ListSpec,
@@ -97,6 +100,9 @@ def _sort_key(doc: Document, sort_by: str, spec: ListSpec) -> tuple[Any, ...]:
         return (doc[spec.name_key].lower(),)
     if sort_by == "Status" and spec.status_key:
         return (doc.get(spec.status_key, ""), doc["CreationTime"])
+    for name, field in spec.extra_sort_keys:
+        if sort_by == name:
+            return (doc[field], doc["CreationTime"])
     return (doc["CreationTime"], doc[spec.name_key].lower())
 
 

@@ -31,7 +31,8 @@ _LIST_SPEC = ListSpec(name_key="HyperParameterTuningJobName", status_key="HyperP
                       default_sort_order="Ascending", default_sort_by="Name")
 # Real answers without SortBy list a tuning job's children newest first.
 _CHILDREN_SPEC = ListSpec(name_key="TrainingJobName", status_key="TrainingJobStatus",
-                          default_sort_order="Descending", default_sort_by="CreationTime")
+                          default_sort_order="Descending", default_sort_by="CreationTime",
+                          extra_sort_keys=(("FinalObjectiveMetricValue", "_Objective"),))
 _SUMMARY_MEMBERS = ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
                     "Strategy", "CreationTime", "HyperParameterTuningEndTime", "LastModifiedTime",
                     "TrainingJobStatusCounters", "ObjectiveStatusCounters", "ResourceLimits")
@@ -112,15 +113,11 @@ class TuningJobs:
                                                           ) -> dict[str, Any]:
         job = self.get(ctx.region, params["HyperParameterTuningJobName"])
         children = self.children(ctx.region, job["HyperParameterTuningJobArn"])
-        query = dict(params)
-        sort_by = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus",
-                   "FinalObjectiveMetricValue": "_Objective"}.get(params.get("SortBy", ""), "CreationTime")
-        query["SortBy"] = sort_by
         documents = [{**summary, "_Objective": (summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {})
-                      .get("Value", float("-inf"))} for summary in children]
-        if sort_by == "_Objective":
-            documents = [d for d in documents if d["_Objective"] != float("-inf")]
-        summaries, token = list_page(documents, query, _CHILDREN_SPEC,
+                      .get("Value")} for summary in children]
+        if params.get("SortBy") == "FinalObjectiveMetricValue":  # children without an objective are left out
+            documents = [d for d in documents if d["_Objective"] is not None]
+        summaries, token = list_page(documents, params, _CHILDREN_SPEC,
                                      lambda d: {k: v for k, v in d.items() if k != "_Objective"})
         return {"TrainingJobSummaries": summaries, "NextToken": token}
 
