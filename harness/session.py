@@ -19,7 +19,13 @@ from typing import Any, TextIO
 from backends import Backend, create_backend
 from backends.emulator.algorithms.images import image_uri
 
-from .waiters import JobFailed, wait_for_endpoint, wait_for_training_job, wait_for_transform_job
+from .waiters import (
+    JobFailed,
+    wait_for_endpoint,
+    wait_for_training_job,
+    wait_for_transform_job,
+    wait_for_tuning_job,
+)
 
 _default: Session | None = None
 
@@ -123,6 +129,15 @@ class Session:
         description = wait_for_endpoint(self.sagemaker_client, endpoint, poll_seconds)
         if description["EndpointStatus"] != "InService":
             raise JobFailed("Endpoint", endpoint, description)
+        return description
+
+    def wait_for_tuning_job(self, job: str, poll: float | None = None) -> dict[str, Any]:
+        """Wait for a hyperparameter tuning job, as the SDK's `Session.wait_for_tuning_job`; returns its Describe,
+        raising JobFailed if it fails."""
+        poll_seconds = poll if poll is not None else self.backend.poll_seconds
+        description = wait_for_tuning_job(self.sagemaker_client, job, poll_seconds)
+        if description["HyperParameterTuningJobStatus"] == "Failed":
+            raise JobFailed("Tuning", job, description)
         return description
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ class JobFailed(Exception):
 
     def __init__(self, kind: str, name: str, description: dict[str, Any]) -> None:
         status = (description.get("TrainingJobStatus") or description.get("TransformJobStatus")
-                  or description.get("EndpointStatus"))
+                  or description.get("EndpointStatus") or description.get("HyperParameterTuningJobStatus"))
         reason = description.get("FailureReason", "no reason given")
         noun = kind if kind == "Endpoint" else f"{kind} job"
         super().__init__(f"{noun} {name} ended {status}: {reason}")
@@ -121,5 +121,18 @@ def wait_for_endpoint(sagemaker: Any, name: str, poll_seconds: float,
             seen = description["EndpointStatus"]
             on_status(description)
         if description["EndpointStatus"] not in ENDPOINT_CHANGING:
+            return description
+        time.sleep(poll_seconds)
+
+
+def wait_for_tuning_job(sagemaker: Any, name: str, poll_seconds: float,
+                        on_status: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Poll until the tuning job ends; `on_status` gets every Describe (its counters change as children end)."""
+    while True:
+        description: dict[str, Any] = sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name)
+        if on_status is not None:
+            on_status(description)
+        if description["HyperParameterTuningJobStatus"] in TERMINAL:
             return description
         time.sleep(poll_seconds)

@@ -204,3 +204,20 @@ def test_the_rules_and_their_texts(sagemaker: Any, bucket: str, channels: list[d
     assert error.value.response["Error"]["Code"] == "ResourceNotFound"
     assert error.value.response["Error"]["Message"] == ("Amazon SageMaker can't find a tuning job called "
                                                         "no-such-tuning-job. Type another name.")
+
+
+def test_session_waits_for_a_tuning_job(emulator: Any, bucket: str, channels: list[dict[str, Any]],
+                                        unique: Any) -> None:
+    from backends import create_backend
+    from harness import Session
+
+    backend = create_backend("emulator", endpoint=emulator.endpoint_url)
+    backend.start()
+    session = Session(backend)
+    name = unique("session")[-32:].strip("-")
+    session.sagemaker_client.create_hyper_parameter_tuning_job(
+        **_request(name, bucket, channels, "Random", RANGES, 2, 2))
+    described = session.wait_for_tuning_job(name, poll=0.2)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["BestTrainingJob"]["TrainingJobName"].startswith(f"{name}-00")
+    backend.stop()
