@@ -194,6 +194,9 @@ def test_the_rules_and_their_texts(sagemaker: Any, bucket: str, channels: list[d
     missing = [dict(channels[0], DataSource={"S3DataSource": {"S3DataType": "S3Prefix",
                                                               "S3Uri": f"s3://{bucket}/tune/nothing-here/"}})]
     refused(_request(name, bucket, missing, "Random", RANGES, 2, 1), "No S3 objects found under S3 URL")
+    no_instances = _request(name, bucket, channels, "Random", RANGES, 2, 1)
+    del no_instances["TrainingJobDefinition"]["ResourceConfig"]
+    refused(no_instances, "resourceConfig")
     sagemaker.create_hyper_parameter_tuning_job(**_request(name, bucket, channels, "Random", RANGES, 1, 1))
     refused(_request(name, bucket, channels, "Random", RANGES, 1, 1),
             f"A hyperparameter tuning job with the name, {name}, already exists. Choose a different name.",
@@ -215,8 +218,11 @@ def test_session_waits_for_a_tuning_job(emulator: Any, bucket: str, channels: li
     backend.start()
     session = Session(backend)
     name = unique("session")[-32:].strip("-")
-    session.sagemaker_client.create_hyper_parameter_tuning_job(
-        **_request(name, bucket, channels, "Random", RANGES, 2, 2))
+    request = _request(name, bucket, channels, "Random", RANGES, 2, 2)
+    # As SDK 2.x sends the instances: HyperParameterTuningResourceConfig instead of ResourceConfig.
+    request["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"] = request["TrainingJobDefinition"].pop(
+        "ResourceConfig")
+    session.sagemaker_client.create_hyper_parameter_tuning_job(**request)
     described = session.wait_for_tuning_job(name, poll=0.2)
     assert described["HyperParameterTuningJobStatus"] == "Completed"
     assert described["BestTrainingJob"]["TrainingJobName"].startswith(f"{name}-00")

@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import ServiceError
 from ..sagemaker.context import RequestContext
 from ..sagemaker.training_jobs import TrainingJobs
-from ..sagemaker.tuning_jobs import TuningJobs, child_summary
+from ..sagemaker.tuning_jobs import TuningJobs, child_request, child_summary
 from ..tuning.space import parse_ranges
 from ..tuning.strategies import Point, make_strategy
 
@@ -99,23 +99,25 @@ class TuningRun:
                     exhausted = True
                     break
                 launched += 1
-                running.append(self._launch(definition, static, point, launched))
+                try:
+                    running.append(self._launch(definition, point, launched))
+                except _ChildRefused as refused:
+                    self._stop_children()
+                    self.tuning.record(self.region, self.name, HyperParameterTuningJobStatus="Failed",
+                                       FailureReason=str(refused)[:1024])
+                    return
             if not running and (launched >= most or exhausted):
                 self._finish(children, launched)
                 return
             time.sleep(self.poll_seconds)
 
-    def _launch(self, definition: dict[str, Any], static: dict[str, str], point: Point, number: int) -> str:
+    def _launch(self, definition: dict[str, Any], point: Point, number: int) -> str:
         name = f"{self.name}-{number:03d}-{secrets.token_hex(4)}"
-        request = {key: value for key, value in definition.items()
-                   if key not in ("StaticHyperParameters", "DefinitionName", "TuningObjective",
-                                  "HyperParameterRanges", "HyperParameterTuningResourceConfig")}
-        request.update({"TrainingJobName": name, "HyperParameters": {**static, **point},
-                        "TuningJobArn": self.tuning.get(self.region, self.name)["HyperParameterTuningJobArn"]})
+        tuning_arn = self.tuning.get(self.region, self.name)["HyperParameterTuningJobArn"]
         try:
-            self.training.create_training_job(self._ctx, request)
+            self.training.create_training_job(self._ctx, child_request(definition, name, point, tuning_arn))
         except ServiceError as error:
-            raise RuntimeError(f"child {name} could not be created: {error.message}") from error
+            raise _ChildRefused(f"ClientError: Training job {name} could not be created: {error.message}") from None
         self.training.update(self.region, name, _TunedHyperParameters=point, _TuningJobName=self.name)
         return name
 
@@ -163,3 +165,7 @@ class TuningRun:
 
 
 __all__ = ["TuningRun", "child_summary"]
+
+
+class _ChildRefused(Exception):
+    pass

@@ -53,7 +53,7 @@ class TrainingJobs:
     # -- operations ---------------------------------------------------------------------------------
 
     def create_training_job(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        _check_runnable(params)
+        check_runnable(params)
         sources = [channel["DataSource"]["S3DataSource"] for channel in params.get("InputDataConfig", [])
                    if "S3DataSource" in channel.get("DataSource", {})]
         check_inputs_exist(self.has_objects, ctx, sources, params.get("RoleArn"))
@@ -157,7 +157,7 @@ class TrainingJobs:
         return job
 
 
-def _check_runnable(params: dict[str, Any]) -> None:
+def check_runnable(params: dict[str, Any]) -> None:
     """Members the model leaves optional (for serverless jobs) but a job on instances needs."""
     problems = []
     spec = params.get("AlgorithmSpecification")

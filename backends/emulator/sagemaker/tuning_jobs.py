@@ -14,15 +14,17 @@ import time
 from typing import Any, Protocol
 
 from ..errors import ResourceInUse, ResourceNotFound, ValidationException
-from ..service_model import service_model
+from ..service_model import operation_model, service_model
 from ..store import Store
 from ..tuning.space import combinations, parse_ranges
+from ..validation import validate_request
 from .arns import arn
 from .context import RequestContext
 from .inputs import PrefixHasObjects, check_inputs_exist
 from .listing import ListSpec, list_page
 from .metrics import builtin_xgboost_metric_definitions
 from .training_jobs import KIND as TRAINING_KIND
+from .training_jobs import check_runnable
 
 KIND = "hyper-parameter-tuning-job"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
@@ -68,6 +70,12 @@ class TuningJobs:
         config = copy.deepcopy(params["HyperParameterTuningJobConfig"])
         definition = copy.deepcopy(params["TrainingJobDefinition"])
         self._check(config, definition)
+        # What a child's CreateTrainingJob would refuse is refused now (the model's rules, and the emulator's).
+        prototype = child_request(definition, f"{name}-001-00000000", {}, job_arn)
+        prototype.pop("TuningJobArn")
+        validate_request(operation_model("sagemaker", "CreateTrainingJob").input_shape,  # type: ignore[union-attr]
+                         prototype)
+        check_runnable(prototype)
         sources = [channel["DataSource"]["S3DataSource"] for channel in definition.get("InputDataConfig") or []
                    if "S3DataSource" in channel.get("DataSource", {})]
         check_inputs_exist(self.has_objects, ctx, sources, definition.get("RoleArn"))
@@ -214,6 +222,27 @@ class TuningJobs:
         for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
             definition.setdefault(flag, False)
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
+
+
+def child_request(definition: dict[str, Any], name: str, point: dict[str, str], tuning_arn: str
+                  ) -> dict[str, Any]:
+    """The CreateTrainingJob request of a child: the definition with the static and tuned hyperparameters. SDK 2.x
+    sends the instances as HyperParameterTuningResourceConfig; a child gets them as its ResourceConfig."""
+    request = {key: copy.deepcopy(value) for key, value in definition.items()
+               if key not in ("StaticHyperParameters", "DefinitionName", "TuningObjective", "HyperParameterRanges",
+                              "HyperParameterTuningResourceConfig")}
+    tuning_resources = definition.get("HyperParameterTuningResourceConfig")
+    if "ResourceConfig" not in request and tuning_resources:
+        first = (tuning_resources.get("InstanceConfigs") or [{}])[0]
+        request["ResourceConfig"] = {key: value for key, value in (
+            ("InstanceType", tuning_resources.get("InstanceType", first.get("InstanceType"))),
+            ("InstanceCount", tuning_resources.get("InstanceCount", first.get("InstanceCount"))),
+            ("VolumeSizeInGB", tuning_resources.get("VolumeSizeInGB", first.get("VolumeSizeInGB"))),
+            ("VolumeKmsKeyId", tuning_resources.get("VolumeKmsKeyId"))) if value is not None}
+    request.update({"TrainingJobName": name,
+                    "HyperParameters": {**(definition.get("StaticHyperParameters") or {}), **point},
+                    "TuningJobArn": tuning_arn})
+    return request
 
 
 def child_summary(child: dict[str, Any]) -> dict[str, Any]:

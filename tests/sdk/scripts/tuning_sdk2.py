@@ -2,7 +2,8 @@
 notebook does it: the built-in XGBoost `Estimator`, a `HyperparameterTuner` (Bayesian, `validation:rmse`
 minimized, an integer and two continuous ranges), `fit`, `wait`, `best_training_job`, `analytics().dataframe()`,
 then the best model on a real-time endpoint: `best_estimator().deploy()`, `predict()` on the validation rows,
-`delete_endpoint()`.
+`delete_model()` and `delete_endpoint()`. (`fit(wait=False)` then `wait()`, so that the tuner's own `wait` is
+what polls the tuning job.)
 
     python tuning_sdk2.py DATA_DIR ROLE_ARN
 
@@ -35,8 +36,10 @@ train_location = session.upload_data(os.path.join(data_dir, "train.csv"), key_pr
 container = sagemaker.image_uris.retrieve("xgboost", session.boto_region_name, "1")
 xgb = Estimator(container, role, instance_count=1, instance_type="ml.m4.xlarge", volume_size=5, max_run=86400,
                 output_path=f"s3://{bucket}/{prefix}/output", sagemaker_session=session)
+# The seed's hyperparameters without early stopping: each child's model is then the one its final
+# validation:rmse (the tuning objective) was measured on.
 xgb.set_hyperparameters(max_depth=5, eta=0.2, gamma=4, min_child_weight=6, subsample=0.8, objective="reg:linear",
-                        early_stopping_rounds=10, num_round=200)
+                        num_round=100)
 
 xgb_hyperparameter_tuner = HyperparameterTuner(
     estimator=xgb,
@@ -45,6 +48,7 @@ xgb_hyperparameter_tuner = HyperparameterTuner(
     max_jobs=4,
     max_parallel_jobs=2,
     strategy="Bayesian",
+    base_tuning_job_name="boston-xgb-sdk2",
     hyperparameter_ranges={"max_depth": IntegerParameter(3, 12),
                            "eta": ContinuousParameter(0.05, 0.5),
                            "subsample": ContinuousParameter(0.5, 0.9)},
@@ -70,18 +74,24 @@ endpoint_name = xgb_predictor.endpoint_name
 endpoint = session.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
 endpoint_config = session.sagemaker_client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
 model = session.sagemaker_client.describe_model(ModelName=endpoint_config["ProductionVariants"][0]["ModelName"])
+xgb_predictor.delete_model()
 xgb_predictor.delete_endpoint()
 
-deadline = time.monotonic() + 120
-while time.monotonic() < deadline:
+
+def error_of(call, **params):
+    """The AWS error a call fails with (code and message), or None when it succeeds."""
     try:
-        session.sagemaker_client.describe_endpoint(EndpointName=endpoint_name)
+        call(**params)
     except ClientError as error:
-        endpoint_after_delete = {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
-        break
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+    return None
+
+
+# DeleteEndpoint returns at once; the endpoint is `Deleting` until its instances are gone.
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline and error_of(session.sagemaker_client.describe_endpoint,
+                                               EndpointName=endpoint_name) is None:
     time.sleep(0.2)
-else:
-    endpoint_after_delete = None
 
 print()
 print(json.dumps({
@@ -101,5 +111,6 @@ print(json.dumps({
     "endpoint_model_data": model["PrimaryContainer"]["ModelDataUrl"],
     "prediction_count": len(predictions),
     "validation_rmse": float(np.sqrt(np.mean((predictions - validation[0].to_numpy()) ** 2))),
-    "endpoint_after_delete": endpoint_after_delete,
+    "describe_after_delete": error_of(session.sagemaker_client.describe_endpoint, EndpointName=endpoint_name),
+    "describe_model_after_delete": error_of(session.sagemaker_client.describe_model, ModelName=model["ModelName"]),
 }))

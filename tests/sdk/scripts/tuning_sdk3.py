@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
 from sagemaker.core.helper.session_helper import Session
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
-from sagemaker.core.resources import Endpoint, EndpointConfig, HyperParameterTuningJob, TrainingJob
+from sagemaker.core.resources import Endpoint, EndpointConfig, HyperParameterTuningJob, Model, TrainingJob
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, StoppingCondition
 from sagemaker.serve import ModelBuilder
 from sagemaker.train import ModelTrainer
@@ -47,6 +47,8 @@ trainer = ModelTrainer(
     compute=Compute(instance_type="ml.m4.xlarge", instance_count=1, volume_size_in_gb=5),
     stopping_condition=StoppingCondition(max_runtime_in_seconds=86400),
     output_data_config=OutputDataConfig(s3_output_path=f"s3://{bucket}/{prefix}/output"),
+    # The seed's hyperparameters without early stopping: each child's model is then the one its final
+    # validation:rmse (the tuning objective) was measured on.
     hyperparameters={"max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
                      "objective": "reg:linear", "num_round": 100},
 )
@@ -80,17 +82,26 @@ endpoint = builder.deploy(initial_instance_count=1, instance_type="ml.m5.large")
 validation = pd.read_csv(os.path.join(data_dir, "validation.csv"), header=None)
 response = endpoint.invoke(body=validation.iloc[:, 1:].to_csv(header=False, index=False), content_type="text/csv")
 predictions = np.fromstring(response.body.read().decode("utf-8"), sep=",")
+endpoint_status = endpoint.endpoint_status
 
 endpoint_config = EndpointConfig.get(endpoint.endpoint_config_name, session=session.boto_session)
 endpoint.delete()
 endpoint.wait_for_delete(poll=1, timeout=120)
 endpoint_config.delete()
 model.delete()
-try:
-    Endpoint.get(endpoint.endpoint_name, session=session.boto_session)
-    endpoint_after_delete = None
-except ClientError as error:
-    endpoint_after_delete = {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+
+
+def error_of(get, name):
+    """What looking a deleted resource up raises: the exception's class and its message."""
+    try:
+        get(name, session=session.boto_session)
+    except ClientError as error:
+        return {"error": type(error).__name__, "code": error.response["Error"]["Code"],
+                "message": error.response["Error"]["Message"]}
+    except Exception as error:  # sagemaker-core maps some AWS errors to exceptions of its own
+        return {"error": type(error).__name__, "message": str(error)}
+    return None
+
 
 print(json.dumps({
     "tuning_job": tuning_job_name, "status": tuning_job.hyper_parameter_tuning_job_status,
@@ -107,9 +118,10 @@ print(json.dumps({
                                "objective": child.final_hyper_parameter_tuning_job_objective_metric.value,
                                "tuned": child.tuned_hyper_parameters} for child in children],
     "best_hyperparameters": best.hyper_parameters, "best_model_data": best.model_artifacts.s3_model_artifacts,
-    "endpoint": endpoint.endpoint_name, "endpoint_status": endpoint.endpoint_status,
+    "endpoint": endpoint.endpoint_name, "endpoint_status": endpoint_status,
     "endpoint_model_data": model.primary_container.model_data_url,
     "prediction_count": len(predictions),
     "validation_rmse": float(np.sqrt(np.mean((predictions - validation[0].to_numpy()) ** 2))),
-    "endpoint_after_delete": endpoint_after_delete,
+    "endpoint_after_delete": error_of(Endpoint.get, endpoint.endpoint_name),
+    "model_after_delete": error_of(Model.get, model.model_name),
 }))
