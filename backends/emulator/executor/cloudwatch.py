@@ -21,12 +21,14 @@ class LogShipper:
     SageMaker's log agent writes a tab as `#011` (syslog escaping); metric regexes rely on it, so we do too.
     """
 
-    def __init__(self, logs: Any, path: Path, group: str, stream: str) -> None:
+    def __init__(self, logs: Any, path: Path, group: str, stream: str, keep_lines: bool = True) -> None:
         self.logs = logs
         self.path = path
         self.group = group
         self.stream = stream
-        self.lines: list[str] = []  # everything shipped, for metric extraction at the end
+        # Everything shipped, for a job's metrics at its end; not kept for a server that logs every request.
+        self.keep_lines = keep_lines
+        self.lines: list[str] = []
         self._offset = 0
         self._partial = b""
         self._created = False
@@ -70,7 +72,8 @@ class LogShipper:
     def _put(self, lines: list[str]) -> None:
         if not self._created:
             self.create_stream()
-        self.lines.extend(lines)
+        if self.keep_lines:
+            self.lines.extend(lines)
         now = int(time.time() * 1000)
         batch: list[dict[str, Any]] = []
         size = 0

@@ -461,7 +461,7 @@ class EndpointFleet:
         log_path = directory / "server.log"
         log_path.touch()
         shipper = LogShipper(self.clients.logs(region), log_path, f"{LOG_GROUP}/{name}",
-                             f"{spec['VariantName']}/{instance_id}")
+                             f"{spec['VariantName']}/{instance_id}", keep_lines=False)
         container = spec["Container"]
         image = resolve_image(container.get("Image", ""))
         if image is None:
