@@ -87,6 +87,24 @@ def log_lines(logs: Any, group: str, name: str) -> list[str]:
         logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)["events"]]
 
 
+def deploy_and_invoke(endpoint: str, name: str, body: bytes) -> tuple[dict[str, Any], bytes]:
+    """An endpoint of the model `train_and_transform` created, invoked once and deleted: its Describe and answer."""
+    sagemaker = make_client("sagemaker", endpoint)
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+    described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+    try:
+        answer: bytes = make_client("sagemaker-runtime", endpoint).invoke_endpoint(
+            EndpointName=name, ContentType="text/csv", Body=body)["Body"].read()
+    finally:
+        sagemaker.delete_endpoint(EndpointName=name)
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig={"Delay": 0.5})
+    return described, answer
+
+
 def train_and_transform(endpoint: str, image: str, name: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     sagemaker, s3 = make_client("sagemaker", endpoint), make_client("s3", endpoint)
     sagemaker.create_training_job(**training_request(name, image))
@@ -139,6 +157,18 @@ def test_training_and_transform_run_the_image(emu: Emulator, fake_docker: Path) 
     assert "trained on 4 rows: {'mean': 3.0, 'scale': 2.0}" in lines
     assert any(line.startswith("$ ") and " run --rm " in line for line in lines)  # the command, for reproducing
     assert "Transformed test.csv: 13 bytes" in log_lines(logs, "/aws/sagemaker/TransformJobs", "byoc-ok-batch")
+
+
+def test_an_endpoint_serves_the_image(emu: Emulator, fake_docker: Path) -> None:
+    """A real-time endpoint of a model whose image is not built in: `<image> serve` with port 8080 published on
+    loopback, `/ping` before InService, `/invocations` over HTTP, the container stopped at delete."""
+    train_and_transform(emu.endpoint_url, FAKE_IMAGE, "byoc-ep")
+    described, answer = deploy_and_invoke(emu.endpoint_url, "byoc-ep", b"1\n2\n10\n")
+    assert described["EndpointStatus"] == "InService"
+    assert answer == b"5.0\n7.0\n23.0\n"  # what the batch transform of the same model wrote
+    serve_run = [run for run in runs(fake_docker) if run["command"] == ["serve"]][-1]
+    assert serve_run["options"]["--publish"][0].startswith("127.0.0.1:")
+    assert "SAGEMAKER_BATCH" not in serve_run["env"]  # a real-time endpoint, not a batch transform
 
 
 def test_the_container_failure_file_is_the_failure_reason(emu: Emulator) -> None:
@@ -269,6 +299,10 @@ def test_a_real_container_trains_and_serves(real_image: str, tmp_path: Path) -> 
         s3.put_object(Bucket=BUCKET, Key="data/train.csv", Body=TRAIN_ROWS)
         s3.put_object(Bucket=BUCKET, Key="data/test.csv", Body=b"1\n2\n\n10\n")
         training, transform, output = train_and_transform(emulator.endpoint_url, real_image, "byoc-real")
+        # The same model behind a real-time endpoint: `docker run <image> serve`, called over HTTP.
+        described, answer = deploy_and_invoke(emulator.endpoint_url, "byoc-real", b"1\n2\n10\n")
     assert training["TrainingJobStatus"] == "Completed", training.get("FailureReason")
     assert transform["TransformJobStatus"] == "Completed", transform.get("FailureReason")
     assert output == b"5.0\n7.0\n23.0\n"
+    assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+    assert answer == output
