@@ -193,10 +193,9 @@ class FramedTransport:
 class Instance:
     """One model server: its process, how to reach it, its log."""
 
-    def __init__(self, variant: str, instance_id: str, process: Supervised, transport: HttpTransport | FramedTransport,
+    def __init__(self, variant: str, process: Supervised, transport: HttpTransport | FramedTransport,
                  shipper: LogShipper, log_path: Path) -> None:
         self.variant = variant
-        self.instance_id = instance_id
         self.process = process
         self.transport = transport
         self.shipper = shipper
@@ -250,7 +249,6 @@ class VariantServers:
 
 @dataclass
 class Deployment:
-    config_name: str
     variants: list[VariantServers]
     capture: CaptureWriter | None = None
     document: dict[str, Any] = field(default_factory=dict)
@@ -429,7 +427,7 @@ class EndpointFleet:
         if (target.get("DataCapture") or {}).get("EnableCapture", True) and target.get("DataCapture"):
             capture = CaptureWriter(self.clients.s3(region), name, target["DataCapture"],
                                     self.capture_flush_seconds)
-        return Deployment(target["EndpointConfigName"], variants, capture, target)
+        return Deployment(variants, capture, target)
 
     def _fetch_model(self, region: str, container: dict[str, Any], workspace: Path) -> None:
         model_dir = workspace / "model"
@@ -474,7 +472,7 @@ class EndpointFleet:
                 mounts=(Mount(workspace / "model", f"{CONTAINER_OPT_ML}/model"),), env=environment,
                 publish=(("127.0.0.1", port, SERVING_PORT),), labels={"sagemaker-harness.endpoint": name})
             process: Supervised = docker.run(container_spec, log_path)
-            return Instance(spec["VariantName"], instance_id, process, HttpTransport(port), shipper, log_path)
+            return Instance(spec["VariantName"], process, HttpTransport(port), shipper, log_path)
         runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
         socket_path = str(self._sockets / f"{next(self._socket_ids)}.sock")
         settings = {"model_dir": str(workspace / "model"), "version": image.version, "socket": socket_path,
@@ -486,8 +484,7 @@ class EndpointFleet:
             workers = worker_count(container.get("Environment") or {})
         except ValueError:
             workers = 1  # the server says why it does not start, and the endpoint fails its health check
-        return Instance(spec["VariantName"], instance_id, job, FramedTransport(socket_path, workers), shipper,
-                        log_path)
+        return Instance(spec["VariantName"], job, FramedTransport(socket_path, workers), shipper, log_path)
 
     def _wait_healthy(self, instances: list[Instance], target: dict[str, Any]) -> None:
         limits = {spec["VariantName"]: float(spec.get("HealthCheckTimeout") or DEFAULT_HEALTH_CHECK_SECONDS)

@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import ServiceError
 from ..sagemaker.context import RequestContext
 from ..sagemaker.training_jobs import TrainingJobs
-from ..sagemaker.tuning_jobs import TuningJobs, child_request, child_summary
+from ..sagemaker.tuning_jobs import TuningJobs, child_request
 from ..tuning.space import parse_ranges
 from ..tuning.strategies import Point, make_strategy
 
@@ -41,6 +41,7 @@ class TuningRun:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._ctx = RequestContext(region=region)
+        self._arn = ""  # the tuning job's ARN, read when it starts
 
     def stop(self) -> None:
         self._stop.set()
@@ -57,6 +58,7 @@ class TuningRun:
 
     def _run(self) -> None:
         job = self.tuning.get(self.region, self.name)
+        self._arn = job["HyperParameterTuningJobArn"]
         config, definition = job["HyperParameterTuningJobConfig"], job["TrainingJobDefinition"]
         static = dict(definition.get("StaticHyperParameters") or {})
         parameters = parse_ranges(config["ParameterRanges"], {k: v for k, v in static.items()
@@ -70,19 +72,21 @@ class TuningRun:
         observed: set[str] = set()
         launched = 0
         # After a restart: what the children already launched asked of the strategy, and what they found.
-        for _ in self.tuning.children(self.region, job["HyperParameterTuningJobArn"]):
+        for _ in self.tuning.children(self.region, self._arn):
             launched += 1
             if config["Strategy"] != "Bayesian":
                 strategy.next_point()  # the same sequence of points again, past the ones already used
         exhausted = False
         while True:
-            children = self.tuning.children(self.region, job["HyperParameterTuningJobArn"])
-            for child in children:
-                if child["TrainingJobStatus"] in TERMINAL and child["TrainingJobName"] not in observed:
-                    observed.add(child["TrainingJobName"])
-                    value = self._objective(child["TrainingJobName"], objective["MetricName"])
-                    strategy.observe(child["TunedHyperParameters"], value)
-            children = self.tuning.children(self.region, job["HyperParameterTuningJobArn"])
+            children = self.tuning.children(self.region, self._arn)
+            ended = [child for child in children
+                     if child["TrainingJobStatus"] in TERMINAL and child["TrainingJobName"] not in observed]
+            for child in ended:
+                observed.add(child["TrainingJobName"])
+                value = self._objective(child["TrainingJobName"], objective["MetricName"])
+                strategy.observe(child["TunedHyperParameters"], value)
+            if ended:  # their objectives were just recorded on them
+                children = self.tuning.children(self.region, self._arn)
             running = [c["TrainingJobName"] for c in children if c["TrainingJobStatus"] not in TERMINAL]
             self._record_progress(children, maximize)
             stopping = self._stop.is_set() or (deadline is not None and time.time() >= deadline)
@@ -113,9 +117,8 @@ class TuningRun:
 
     def _launch(self, definition: dict[str, Any], point: Point, number: int) -> str:
         name = f"{self.name}-{number:03d}-{secrets.token_hex(4)}"
-        tuning_arn = self.tuning.get(self.region, self.name)["HyperParameterTuningJobArn"]
         try:
-            self.training.create_training_job(self._ctx, child_request(definition, name, point, tuning_arn))
+            self.training.create_training_job(self._ctx, child_request(definition, name, point, self._arn))
         except ServiceError as error:
             raise _ChildRefused(f"ClientError: Training job {name} could not be created: {error.message}") from None
         self.training.update(self.region, name, _TunedHyperParameters=point, _TuningJobName=self.name)
@@ -157,14 +160,12 @@ class TuningRun:
                                              "look at the training job failures to get more details.")
 
     def _stop_children(self) -> None:
-        job = self.tuning.get(self.region, self.name)
-        for child in self.tuning.children(self.region, job["HyperParameterTuningJobArn"]):
+        for child in self.tuning.children(self.region, self._arn):
             if child["TrainingJobStatus"] == "InProgress":
                 with contextlib.suppress(ServiceError):  # it ended meanwhile
                     self.training.stop_training_job(self._ctx, {"TrainingJobName": child["TrainingJobName"]})
 
 
-__all__ = ["TuningRun", "child_summary"]
 
 
 class _ChildRefused(Exception):
