@@ -14,7 +14,7 @@ import sys
 from time import gmtime, strftime
 
 import boto3
-from botocore.exceptions import ClientError
+from aws_errors import error_of
 
 data_dir, model_name = sys.argv[1:3]
 sagemaker, runtime = boto3.client("sagemaker"), boto3.client("sagemaker-runtime")
@@ -39,15 +39,6 @@ result = response["Body"].read().decode("utf-8")
 sagemaker.delete_endpoint(EndpointName=endpoint_name)
 sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=endpoint_name, WaiterConfig=fast)
 sagemaker.delete_endpoint_config(EndpointConfigName=endpoint_config_name)
-
-
-def error_of(call, **params):
-    """The AWS error a call fails with (code and message), or None when it succeeds."""
-    try:
-        call(**params)
-    except ClientError as error:
-        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
-    return None
 
 
 print(json.dumps({

@@ -15,6 +15,7 @@ import time
 
 import pandas as pd
 import sagemaker
+from aws_errors import error_of
 from botocore.exceptions import ClientError
 from sagemaker.estimator import Estimator
 from sagemaker.serializers import CSVSerializer
@@ -37,15 +38,6 @@ model_data = session.sagemaker_client.describe_model(ModelName=model_name)["Prim
 
 xgb_predictor.delete_model()
 xgb_predictor.delete_endpoint()
-
-
-def error_of(call, **params):
-    """The AWS error a call fails with (code and message), or None when it succeeds."""
-    try:
-        call(**params)
-    except ClientError as error:
-        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
-    return None
 
 
 # DeleteEndpoint returns at once; the endpoint is `Deleting` until its instances are gone.

@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 
-from botocore.exceptions import ClientError
+from aws_errors import lookup_error_of
 from sagemaker.core import image_uris
 from sagemaker.core.helper.session_helper import Session
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model, TrainingJob
@@ -61,21 +61,10 @@ endpoint_config.delete()
 model.delete()
 
 
-def error_of(get, name):
-    """What looking a deleted resource up raises: the exception's class and its message."""
-    try:
-        get(name, session=session.boto_session)
-    except ClientError as error:
-        return {"error": type(error).__name__, "code": error.response["Error"]["Code"],
-                "message": error.response["Error"]["Message"]}
-    except Exception as error:  # sagemaker-core maps some AWS errors to exceptions of its own
-        return {"error": type(error).__name__, "message": str(error)}
-    return None
-
-
 summary.update({
-    "endpoint_after_delete": error_of(Endpoint.get, summary["endpoint"]),
-    "endpoint_config_after_delete": error_of(EndpointConfig.get, summary["endpoint_config"]),
-    "model_after_delete": error_of(Model.get, summary["model"]),
+    "endpoint_after_delete": lookup_error_of(Endpoint.get, summary["endpoint"], session.boto_session),
+    "endpoint_config_after_delete": lookup_error_of(EndpointConfig.get, summary["endpoint_config"],
+                                                    session.boto_session),
+    "model_after_delete": lookup_error_of(Model.get, summary["model"], session.boto_session),
 })
 print(json.dumps(summary))

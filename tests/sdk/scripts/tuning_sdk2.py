@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 import sagemaker
-from botocore.exceptions import ClientError
+from aws_errors import error_of
 from sagemaker.estimator import Estimator
 from sagemaker.inputs import TrainingInput
 from sagemaker.serializers import CSVSerializer
@@ -76,15 +76,6 @@ endpoint_config = session.sagemaker_client.describe_endpoint_config(EndpointConf
 model = session.sagemaker_client.describe_model(ModelName=endpoint_config["ProductionVariants"][0]["ModelName"])
 xgb_predictor.delete_model()
 xgb_predictor.delete_endpoint()
-
-
-def error_of(call, **params):
-    """The AWS error a call fails with (code and message), or None when it succeeds."""
-    try:
-        call(**params)
-    except ClientError as error:
-        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
-    return None
 
 
 # DeleteEndpoint returns at once; the endpoint is `Deleting` until its instances are gone.

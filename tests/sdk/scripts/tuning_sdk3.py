@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-from botocore.exceptions import ClientError
+from aws_errors import lookup_error_of
 from sagemaker.core import image_uris
 from sagemaker.core.helper.session_helper import Session
 from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
@@ -91,18 +91,6 @@ endpoint_config.delete()
 model.delete()
 
 
-def error_of(get, name):
-    """What looking a deleted resource up raises: the exception's class and its message."""
-    try:
-        get(name, session=session.boto_session)
-    except ClientError as error:
-        return {"error": type(error).__name__, "code": error.response["Error"]["Code"],
-                "message": error.response["Error"]["Message"]}
-    except Exception as error:  # sagemaker-core maps some AWS errors to exceptions of its own
-        return {"error": type(error).__name__, "message": str(error)}
-    return None
-
-
 print(json.dumps({
     "tuning_job": tuning_job_name, "status": tuning_job.hyper_parameter_tuning_job_status,
     "strategy": tuning_job.hyper_parameter_tuning_job_config.strategy,
@@ -122,6 +110,6 @@ print(json.dumps({
     "endpoint_model_data": model.primary_container.model_data_url,
     "prediction_count": len(predictions),
     "validation_rmse": float(np.sqrt(np.mean((predictions - validation[0].to_numpy()) ** 2))),
-    "endpoint_after_delete": error_of(Endpoint.get, endpoint.endpoint_name),
-    "model_after_delete": error_of(Model.get, model.model_name),
+    "endpoint_after_delete": lookup_error_of(Endpoint.get, endpoint.endpoint_name, session.boto_session),
+    "model_after_delete": lookup_error_of(Model.get, model.model_name, session.boto_session),
 }))
