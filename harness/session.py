@@ -38,6 +38,7 @@ class Session:
             self.backend = create_backend(backend)
             self.backend.start()
         self.output = output or sys.stdout
+        self._transitions_printed: dict[str, int] = {}  # per training job, for logs_for_job
         global _default
         _default = self
 
@@ -149,10 +150,13 @@ class Session:
         print(line, file=self.output, flush=True)
 
     def _print_status(self, description: dict[str, Any]) -> None:
+        # Every transition since the last one printed, as the SDK prints them: a job can pass a step between polls.
         transitions = description.get("SecondaryStatusTransitions") or []
-        if transitions:
-            last = transitions[-1]
-            self._print(f"{last['Status']} - {last.get('StatusMessage', '')}")
+        job = description.get("TrainingJobName", "")
+        printed = self._transitions_printed.get(job, 0)
+        for transition in transitions[printed:]:
+            self._print(f"{transition['Status']} - {transition.get('StatusMessage', '')}")
+        self._transitions_printed[job] = max(printed, len(transitions))
 
     def _print_summary(self, description: dict[str, Any]) -> None:
         if "TrainingTimeInSeconds" in description:
