@@ -20,16 +20,24 @@ already) and the process's peak RSS. Each phase runs in its own process so that 
 * throughput: the same code answering 100-row requests from `c` processes forked after the model is loaded (the
   container's model server runs one process per worker), each answering its share, for each concurrency level
   `c`; rows/s from the moment all are ready until the last has answered.
+* tuning: the trainings of a tuning job's children, given their tuned hyperparameters: each reads the train and
+  validation CSVs as the container does, trains with the train then the validation set as the watchlist and the
+  child's early stopping, and gives the last validation metric it evaluated (what the child's log shows last, and
+  so its objective). With `workers` 1 they run one after another in this process; with more, in that many
+  processes forked before any training (libgomp's threads do not survive a fork), each taking the next point as
+  it becomes free, as the tuner launches the next child when one ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +48,7 @@ import xgboost as xgb
 from backends.emulator.algorithms.xgboost import serving
 
 from .datasets import request_bodies
-from .workload import bare_params, image_version
+from .workload import bare_params, bare_tuning_params, image_version
 
 
 def train(train_csv: str, model_path: str, rounds: int) -> int:
@@ -92,6 +100,40 @@ def throughput(model_dir: str, bodies_file: str, rows_per_request: int, requests
     rates = {str(concurrency): requests * rows_per_request / _forked_seconds(model, bodies, concurrency, requests)
              for concurrency in levels}
     return {"rates": rates, "rows": requests * rows_per_request * len(levels)}
+
+
+def tuning(train_csv: str, validation_csv: str, points_file: str, rounds: int, early_stopping_rounds: int,
+           workers: int) -> dict[str, Any]:
+    points = json.loads(Path(points_file).read_text())
+    jobs = [_TuningChild(train_csv, validation_csv, point, rounds, early_stopping_rounds) for point in points]
+    if workers == 1:
+        objectives = [_tuning_child(job) for job in jobs]
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            objectives = pool.map(_tuning_child, jobs, chunksize=1)
+            pool.close()
+            pool.join()  # reaped, so that their CPU time counts as this command's
+    return {"objectives": objectives, "rows": len(points)}
+
+
+@dataclass(frozen=True)
+class _TuningChild:
+    train_csv: str
+    validation_csv: str
+    point: dict[str, str]  # its tuned hyperparameters
+    rounds: int  # num_round
+    early_stopping_rounds: int
+
+
+def _tuning_child(child: _TuningChild) -> float:
+    """One child's training: its last validation metric."""
+    params = bare_tuning_params(child.point)
+    dtrain = _read_csv(child.train_csv + "?format=csv&label_column=0")
+    dvalidation = _read_csv(child.validation_csv + "?format=csv&label_column=0")
+    history: dict[str, dict[str, list[float]]] = {}
+    xgb.train(params, dtrain, num_boost_round=child.rounds, evals=[(dtrain, "train"), (dvalidation, "validation")],
+              early_stopping_rounds=child.early_stopping_rounds, evals_result=history, verbose_eval=False)
+    return float(history["validation"][params["eval_metric"]][-1])
 
 
 def _forked_seconds(model: serving.LoadedModel, bodies: list[bytes], concurrency: int, requests: int) -> float:
@@ -168,6 +210,13 @@ def main(argv: list[str] | None = None) -> None:
     throughput_parser.add_argument("rows_per_request", type=int)
     throughput_parser.add_argument("requests", type=int)
     throughput_parser.add_argument("levels", help="concurrency levels, comma-separated")
+    tuning_parser = commands.add_parser("tuning")
+    tuning_parser.add_argument("train_csv")
+    tuning_parser.add_argument("validation_csv")
+    tuning_parser.add_argument("points", help="a JSON list of the children's tuned hyperparameters")
+    tuning_parser.add_argument("rounds", type=int, help="the children's num_round")
+    tuning_parser.add_argument("early_stopping_rounds", type=int)
+    tuning_parser.add_argument("workers", type=int)
     args = parser.parse_args(argv)
 
     cpu_start, start = _cpu_seconds(), time.perf_counter()
@@ -181,9 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "latency":
         extra = latency(args.model_dir, args.body, args.samples, args.warmup)
         rows = extra.pop("rows")
-    else:
+    elif args.command == "throughput":
         extra = throughput(args.model_dir, args.bodies, args.rows_per_request, args.requests,
                            [int(level) for level in args.levels.split(",")])
+        rows = extra.pop("rows")
+    else:
+        extra = tuning(args.train_csv, args.validation_csv, args.points, args.rounds, args.early_stopping_rounds,
+                       args.workers)
         rows = extra.pop("rows")
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
@@ -192,8 +245,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
-    return usage.ru_utime + usage.ru_stime
+    """Every thread of this process, and the processes it forked and waited for (tuning's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

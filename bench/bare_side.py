@@ -1,4 +1,5 @@
-"""Running the bare side: each phase as a `python -m bench.bare` child, its memory sampled from outside."""
+"""Running the bare side: each phase as a `python -m bench.bare` child, its memory sampled from outside (the child
+and the processes it forks)."""
 
 from __future__ import annotations
 
@@ -51,13 +52,28 @@ def bare_throughput(model_dir: Path, bodies: Path, rows_per_request: int, reques
     return {int(level): float(rate) for level, rate in result["rates"].items()}
 
 
+def bare_tuning(train: Path, validation: Path, points: list[dict[str, str]], static: dict[str, str], workers: int,
+                workdir: Path) -> tuple[Phase, list[float]]:
+    """The trainings of tuning children with tuned hyperparameters `points` and the static hyperparameters `static`
+    (num_round and early_stopping_rounds; the others are `bare_tuning_params`'), one after another (`workers` 1)
+    or in `workers` forked processes: the phase, and each training's last validation metric, in `points` order."""
+    points_file = workdir / "tuning-points.json"
+    points_file.write_text(json.dumps(points))
+    result, sampler = _run(["tuning", str(train), str(validation), str(points_file), static["num_round"],
+                            static["early_stopping_rounds"], str(workers)])
+    return _phase(result, sampler), [float(value) for value in result["objectives"]]
+
+
 def _child(args: list[str]) -> tuple[Phase, int, int]:
     """(phase, the child's own ru_maxrss, rows) of one `bench.bare` command."""
     result, sampler = _run(args)
-    max_rss = int(result["max_rss_bytes"])
+    return _phase(result, sampler), int(result["max_rss_bytes"]), int(result["rows"])
+
+
+def _phase(result: dict[str, Any], sampler: TreeSampler) -> Phase:
     # A child too quick for a single sample (smoke runs) falls back to its own peak RSS.
-    peak = max((s.rss_bytes for s in sampler.samples), default=0) or max_rss
-    return Phase(result["seconds"], peak, result["cpu_seconds"]), max_rss, int(result["rows"])
+    peak = max((s.rss_bytes for s in sampler.samples), default=0) or int(result["max_rss_bytes"])
+    return Phase(result["seconds"], peak, result["cpu_seconds"])
 
 
 def _run(args: list[str]) -> tuple[dict[str, Any], TreeSampler]:

@@ -67,3 +67,19 @@ class StrategyRun:
     single_record: Phase
     multi_record: Phase
     bare: Phase
+
+
+@dataclass(frozen=True)
+class TuningRun:
+    """One repetition of a tuning job, and bare training of its children's hyperparameters."""
+
+    emulator: Phase  # CreateHyperParameterTuningJob until the end the emulator recorded
+    bare: Phase  # the same trainings one after another, in one process
+    bare_parallel: Phase  # ... in MaxParallelTrainingJobs forked processes
+    jobs: int  # children (all Completed)
+    children_training_seconds: float  # the children's SecondaryStatus Training, summed
+
+    @property
+    def added_per_child(self) -> float:
+        """Wall time the emulator adds per child over bare training at the same parallelism."""
+        return (self.emulator.seconds - self.bare_parallel.seconds) / self.jobs if self.jobs else float("nan")

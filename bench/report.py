@@ -1,9 +1,14 @@
-"""The results as a markdown table (bench/RESULTS.md, which docs/performance.md quotes) and as named figures
+"""The results as markdown tables (bench/RESULTS.md, which docs/performance.md quotes) and as named figures
 (for checks and tooling).
 
 Every cell is the median of the repetitions with their range (min to max) in brackets; ratios are emulator / bare
-of the medians. `FIGURES` names every figure a complete run produces; the smoke test checks each is there and
-finite. `figures()` also counts the answers that must be the same on both sides (`*.differing_*`).
+of the medians. `FIGURES` names every figure a complete run produces (`PART_FIGURES` those of each part); the
+smoke test checks each is there and finite. `figures()` also counts the answers that must be the same on both
+sides (`*.differing_*`).
+
+Each part of the benchmark is a section of the document: the main table first (no heading of its own), then
+`## Hyperparameter tuning`. Each section says on what machine and when it was measured, so that a run of some
+parts (`--only`) can keep the other sections of the previous document (`markdown(results, previous)`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .emulator_side import POLL_SECONDS
 from .endpoint import CONCURRENCY, INSTANCE_TYPE, ROWS_PER_REQUEST
-from .measurements import BareRun, EmulatorRun, EndpointRun, StrategyRun
-from .runner import Results
+from .measurements import BareRun, EmulatorRun, EndpointRun, StrategyRun, TuningRun
+from .runner import MainResults, Results
 from .served_model import TRAINING_ROWS
+from .settings import PARTS
 from .stats import Summary, percentile, ratio
-from .workload import image_version, installed_xgboost
+from .tuning import OBJECTIVE_TOLERANCE, TuningResults
+from .workload import (
+    TUNED_RANGES,
+    TUNING_OBJECTIVE,
+    image_version,
+    installed_xgboost,
+    tuning_static_hyperparameters,
+)
 
 Unit = Literal["seconds", "bytes", "rows/s", "latency"]
 
@@ -58,10 +72,10 @@ class Row:
 
 TRAINING_STEPS = ("Starting", "Downloading", "Training", "Uploading")
 
-# Every row of the table, in order: its label and which cells it has.
+# Every row of each table, in order: its label and which cells it has.
 _BOTH = ("bare", "emulator", "ratio")
 _EMULATOR = ("emulator",)
-ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+MAIN_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "training.seconds": ("training: wall time", _BOTH),
     "training.cpu": ("training: CPU time", _BOTH),
     "training.peak_memory": ("training: peak memory", _BOTH),
@@ -87,13 +101,35 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "strategies.multi_record": ("batch transform, MultiRecord (strategy input): throughput", _BOTH),
     "strategies.single_record": ("batch transform, SingleRecord (strategy input): throughput", _BOTH),
 }
-# Every figure of a complete run, by name.
-FIGURES = tuple(f"{key}.{cell}" for key, (_, cells) in ROWS.items() for cell in cells) + tuple(
-    f"training_steps.{step}.emulator" for step in TRAINING_STEPS
-)
+TUNING_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tuning.seconds": ("tuning job: wall time (bare: the same trainings one after another)", _BOTH),
+    "tuning.parallel_seconds": ("tuning job: wall time (bare: the same trainings, as many at once)", _BOTH),
+    "tuning.cpu": ("tuning job: CPU time (bare: one after another)", _BOTH),
+    "tuning.added_per_child": ("tuning job: wall time added per child (against bare, as many at once)", _EMULATOR),
+}
+ROWS = {**MAIN_ROWS, **TUNING_ROWS}
+TUNING_HEADING = "## Hyperparameter tuning"
 
 
-def rows(results: Results) -> list[Row]:
+def _cell_figures(rows: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    return tuple(f"{key}.{cell}" for key, (_, cells) in rows.items() for cell in cells)
+
+
+# Every figure of each part, and of a complete run, by name.
+PART_FIGURES: dict[str, tuple[str, ...]] = {
+    "main": _cell_figures(MAIN_ROWS) + tuple(f"training_steps.{step}.emulator" for step in TRAINING_STEPS),
+    "tuning": _cell_figures(TUNING_ROWS),
+}
+FIGURES = tuple(name for part in PARTS for name in PART_FIGURES[part])
+
+
+def _row(key: str, unit: Unit, bare_value: Summary | None, emulator_value: Summary,
+         target: Callable[[Row], Target] | None = None) -> Row:
+    made = Row(key, ROWS[key][0], unit, bare_value, emulator_value)
+    return dataclasses.replace(made, target=target(made)) if target is not None else made
+
+
+def main_rows(results: MainResults) -> list[Row]:
     bare, emulated = results.bare, results.emulator
 
     def b(pick: Callable[[BareRun], float]) -> Summary:
@@ -101,11 +137,6 @@ def rows(results: Results) -> list[Row]:
 
     def e(pick: Callable[[EmulatorRun], float]) -> Summary:
         return Summary.of([pick(run) for run in emulated])
-
-    def row(key: str, unit: Unit, bare_value: Summary | None, emulator_value: Summary,
-            target: Callable[[Row], Target] | None = None) -> Row:
-        made = Row(key, ROWS[key][0], unit, bare_value, emulator_value)
-        return dataclasses.replace(made, target=target(made)) if target is not None else made
 
     def ratio_at_most(limit: float) -> Callable[[Row], Target]:
         return lambda made: Target(f"ratio ≤ {limit:g}", made.ratio is not None and made.ratio <= limit)
@@ -141,40 +172,40 @@ def rows(results: Results) -> list[Row]:
 
     job_start, workflow = Summary.of(results.job_start), Summary.of(results.workflow.runs)
     return [
-        row("training.seconds", "seconds", b(lambda r: r.training.seconds), e(lambda r: r.training.seconds),
+        _row("training.seconds", "seconds", b(lambda r: r.training.seconds), e(lambda r: r.training.seconds),
             ratio_at_most(1.15)),
-        row("training.cpu", "seconds", b(lambda r: r.training.cpu_seconds), e(lambda r: r.training.cpu_seconds)),
-        row("training.peak_memory", "bytes", b(lambda r: r.training.peak_bytes), e(lambda r: r.training.peak_bytes)),
-        row("transform.seconds", "seconds", b(lambda r: r.transform.seconds), e(lambda r: r.transform.seconds),
+        _row("training.cpu", "seconds", b(lambda r: r.training.cpu_seconds), e(lambda r: r.training.cpu_seconds)),
+        _row("training.peak_memory", "bytes", b(lambda r: r.training.peak_bytes), e(lambda r: r.training.peak_bytes)),
+        _row("transform.seconds", "seconds", b(lambda r: r.transform.seconds), e(lambda r: r.transform.seconds),
             ratio_at_most(1.3)),
-        row("transform.throughput", "rows/s", b(lambda r: r.test_rows / r.transform.seconds),
+        _row("transform.throughput", "rows/s", b(lambda r: r.test_rows / r.transform.seconds),
             e(lambda r: r.test_rows / r.transform.seconds)),
-        row("transform.cpu", "seconds", b(lambda r: r.transform.cpu_seconds),
+        _row("transform.cpu", "seconds", b(lambda r: r.transform.cpu_seconds),
             e(lambda r: r.transform.cpu_seconds)),
-        row("transform.peak_memory", "bytes", b(lambda r: r.transform.peak_bytes),
+        _row("transform.peak_memory", "bytes", b(lambda r: r.transform.peak_bytes),
             e(lambda r: r.transform.peak_bytes)),
-        row("transform.native_seconds", "seconds", b(lambda r: r.native_transform.seconds),
+        _row("transform.native_seconds", "seconds", b(lambda r: r.native_transform.seconds),
             e(lambda r: r.transform.seconds)),
-        row("upload.seconds", "seconds", None, e(lambda r: r.upload.seconds)),
-        row("create_model.seconds", "seconds", None, e(lambda r: r.model.seconds)),
-        row("download.seconds", "seconds", None, e(lambda r: r.download.seconds)),
-        row("total.seconds", "seconds", b(lambda r: r.total.seconds), e(lambda r: r.total.seconds)),
-        row("total.cpu", "seconds", b(lambda r: r.total.cpu_seconds), e(lambda r: r.total.cpu_seconds)),
-        row("total.peak_memory", "bytes", b(lambda r: r.total.peak_bytes), e(lambda r: r.total.peak_bytes)),
-        row("job_start.seconds", "seconds", None, job_start, below(0.1, "100 ms")),
-        row("reference_workflow.seconds", "seconds", None, workflow, below(2.0, "2 s")),
-        row("endpoint.latency_p50_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
+        _row("upload.seconds", "seconds", None, e(lambda r: r.upload.seconds)),
+        _row("create_model.seconds", "seconds", None, e(lambda r: r.model.seconds)),
+        _row("download.seconds", "seconds", None, e(lambda r: r.download.seconds)),
+        _row("total.seconds", "seconds", b(lambda r: r.total.seconds), e(lambda r: r.total.seconds)),
+        _row("total.cpu", "seconds", b(lambda r: r.total.cpu_seconds), e(lambda r: r.total.cpu_seconds)),
+        _row("total.peak_memory", "bytes", b(lambda r: r.total.peak_bytes), e(lambda r: r.total.peak_bytes)),
+        _row("job_start.seconds", "seconds", None, job_start, below(0.1, "100 ms")),
+        _row("reference_workflow.seconds", "seconds", None, workflow, below(2.0, "2 s")),
+        _row("endpoint.latency_p50_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
             endpoint(lambda r: percentile(r.http_latency, 50)), overhead_below(0.001)),
-        row("endpoint.latency_p99_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
+        _row("endpoint.latency_p99_http", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
             endpoint(lambda r: percentile(r.http_latency, 99))),
-        row("endpoint.latency_p50_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
+        _row("endpoint.latency_p50_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 50)),
             endpoint(lambda r: percentile(r.boto3_latency, 50))),
-        row("endpoint.latency_p99_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
+        _row("endpoint.latency_p99_boto3", "latency", endpoint(lambda r: percentile(r.bare_latency, 99)),
             endpoint(lambda r: percentile(r.boto3_latency, 99))),
-        *[row(f"endpoint.throughput_c{c}", "rows/s", endpoint(_bare_rate(c)), endpoint(_emulator_rate(c)),
+        *[_row(f"endpoint.throughput_c{c}", "rows/s", endpoint(_bare_rate(c)), endpoint(_emulator_rate(c)),
               ratio_at_least(0.7)) for c in CONCURRENCY],
-        row("strategies.multi_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds), multi),
-        row("strategies.single_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds),
+        _row("strategies.multi_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds), multi),
+        _row("strategies.single_record", "rows/s", strategy(lambda r: rows_total / r.bare.seconds),
             strategy(lambda r: rows_total / r.single_record.seconds), within_of_multi(3)),
     ]
 
@@ -187,34 +218,96 @@ def _emulator_rate(concurrency: int) -> Callable[[EndpointRun], float]:
     return lambda run: run.emulator_throughput[concurrency]
 
 
-def step_summaries(results: Results) -> dict[str, Summary]:
+def tuning_rows(results: TuningResults) -> list[Row]:
+    def summary(pick: Callable[[TuningRun], float]) -> Summary:
+        return Summary.of([pick(run) for run in results.runs])
+
+    emulator = summary(lambda r: r.emulator.seconds)
+    return [
+        _row("tuning.seconds", "seconds", summary(lambda r: r.bare.seconds), emulator),
+        _row("tuning.parallel_seconds", "seconds", summary(lambda r: r.bare_parallel.seconds), emulator),
+        _row("tuning.cpu", "seconds", summary(lambda r: r.bare.cpu_seconds), summary(lambda r: r.emulator.cpu_seconds)),
+        _row("tuning.added_per_child", "seconds", None, summary(lambda r: r.added_per_child)),
+    ]
+
+
+def step_summaries(results: MainResults) -> dict[str, Summary]:
     return {step: Summary.of([run.training_steps.get(step, math.nan) for run in results.emulator])
             for step in TRAINING_STEPS}
 
 
 def figures(results: Results) -> dict[str, Any]:
+    """The figures of the parts the run measured."""
     out: dict[str, Any] = {}
-    for row in rows(results):
-        out.update(row.figures())
-    for step, summary in step_summaries(results).items():
-        out[f"training_steps.{step}.emulator"] = summary.median
-    # Answers that must not differ (counts, not timings).
-    out["endpoint.differing_answers"] = results.endpoint.differing_answers
-    out["strategies.differing_lines"] = results.strategies.differing_lines
-    out["strategies.differing_bare_lines"] = results.strategies.differing_bare_lines
+    main, tuning = results.main, results.tuning
+    if main is not None:
+        for row in main_rows(main):
+            out.update(row.figures())
+        for step, summary in step_summaries(main).items():
+            out[f"training_steps.{step}.emulator"] = summary.median
+        # Answers that must not differ (counts, not timings).
+        out["endpoint.differing_answers"] = main.endpoint.differing_answers
+        out["strategies.differing_lines"] = main.strategies.differing_lines
+        out["strategies.differing_bare_lines"] = main.strategies.differing_bare_lines
+    if tuning is not None:
+        for row in tuning_rows(tuning):
+            out.update(row.figures())
+        out["tuning.jobs"] = tuning.jobs
+        out["tuning.children"] = [run.jobs for run in tuning.runs]
+        out["tuning.compared_objectives"] = tuning.compared
+        out["tuning.differing_objectives"] = tuning.differing_objectives
+        out["tuning.max_objective_difference"] = tuning.max_objective_difference
     return out
 
 
-def markdown(results: Results) -> str:
-    settings, machine, data = results.settings, results.machine, results.data
+def markdown(results: Results, previous: str | None = None) -> str:
+    """The document: the sections of the parts the run measured, and the others' from `previous` (the document
+    a previous run wrote), when it has them."""
+    kept = sections(previous) if previous is not None else {}
+    made = {"main": _main_section(results, results.main) if results.main is not None else None,
+            "tuning": _tuning_section(results, results.tuning) if results.tuning is not None else None}
+    texts = [text for part in PARTS if (text := made[part] or kept.get(part))]
+    title = "# Benchmark: the emulator against bare XGBoost" + (" (smoke run)" if results.settings.smoke else "")
+    return "\n\n".join([title, *texts]) + "\n"
+
+
+def sections(document: str) -> dict[str, str]:
+    """The sections of a document `markdown` wrote, by part: the main one runs from after the title to the first
+    `## ` heading, each other one from its heading to the next."""
+    lines = document.split("\n")
+    if not lines[0].startswith("# "):
+        return {}
+    headings = [index for index, line in enumerate(lines) if line.startswith("## ")]
+    found = {"main": "\n".join(lines[1:headings[0] if headings else len(lines)]).strip("\n")}
+    for start, end in zip(headings, [*headings[1:], len(lines)][:len(headings)], strict=True):
+        if lines[start] == TUNING_HEADING:
+            found["tuning"] = "\n".join(lines[start:end]).strip("\n")
+    return {part: text for part, text in found.items() if text}
+
+
+def _machine_line(results: Results) -> str:
+    machine = results.machine
+    return (f"Machine: {machine.cpu}, {machine.cores} cores, {_bytes(machine.memory_bytes)} memory, "
+            f"{machine.system}, Python {machine.python}, XGBoost {machine.xgboost}; {machine.date}. Other work on "
+            f"the machine used {results.other_load:.0%} of its CPU during the run (load average "
+            f"{results.load_before:.2f} before, {results.load_after:.2f} after).")
+
+
+def _table(rows: list[Row]) -> list[str]:
+    lines = ["| measure | bare XGBoost | emulator | emulator / bare | target |", "|---|---|---|---|---|"]
+    for row in rows:
+        ratio_text = f"{row.ratio:.2f}" if row.ratio is not None else ""
+        target = f"{row.target.text} {'✓' if row.target.met else '✗'}" if row.target else ""
+        lines.append(f"| {row.label} | {_cell(row.bare, row.unit)} | {_cell(row.emulator, row.unit)} | "
+                     f"{ratio_text} | {target} |")
+    return lines
+
+
+def _main_section(results: Results, main: MainResults) -> str:
+    settings, data = results.settings, main.data
     shape = settings.transform_shape
     lines = [
-        "# Benchmark: the emulator against bare XGBoost" + (" (smoke run)" if settings.smoke else ""),
-        "",
-        f"Machine: {machine.cpu}, {machine.cores} cores, {_bytes(machine.memory_bytes)} memory, {machine.system}, "
-        f"Python {machine.python}, XGBoost {machine.xgboost}; {machine.date}. Other work on the machine used "
-        f"{results.other_load:.0%} of its CPU during the run (load average {results.load_before:.2f} before, "
-        f"{results.load_after:.2f} after).",
+        _machine_line(results),
         "",
         f"Data: train.csv {_bytes(data.train_bytes)} ({data.train_rows:,} rows: label + 20 features), test.csv "
         f"{_bytes(data.test_bytes)} ({data.test_rows:,} rows). {settings.rounds} rounds of the reference "
@@ -222,8 +315,8 @@ def markdown(results: Results) -> str:
         f"XGBoost release is the one installed here ({installed_xgboost()}), and run on that installed XGBoost, "
         "as the bare side does (no per-image runtime). Batch transform: MultiRecord, MaxPayloadInMB="
         f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}. "
-        f"{settings.repeat} repetitions per side; job start {len(results.job_start)} samples; reference workflow "
-        f"{len(results.workflow.runs)} runs.",
+        f"{settings.repeat} repetitions per side; job start {len(main.job_start)} samples; reference workflow "
+        f"{len(main.workflow.runs)} runs.",
         "",
         f"Real-time endpoint: the model of a training job on {TRAINING_ROWS:,} rows of the same format "
         f"({settings.rounds} rounds), one {INSTANCE_TYPE} instance (the emulator's model server for the built-in "
@@ -231,19 +324,13 @@ def markdown(results: Results) -> str:
         f"{settings.latency_samples:,} one-row requests per side, client and repetition; "
         f"{settings.throughput_requests:,} requests of {ROWS_PER_REQUEST} rows per side, "
         f"concurrency level and repetition. SingleRecord against MultiRecord (\"strategy input\"): that model "
-        f"transforms one object of {results.strategies.rows:,} rows with each BatchStrategy, MaxPayloadInMB="
+        f"transforms one object of {main.strategies.rows:,} rows with each BatchStrategy, MaxPayloadInMB="
         f"{shape.max_payload_mb}, MaxConcurrentTransforms={shape.max_concurrent}.",
         "",
-        "| measure | bare XGBoost | emulator | emulator / bare | target |",
-        "|---|---|---|---|---|",
+        *_table(main_rows(main)),
     ]
-    for row in rows(results):
-        ratio_text = f"{row.ratio:.2f}" if row.ratio is not None else ""
-        target = f"{row.target.text} {'✓' if row.target.met else '✗'}" if row.target else ""
-        lines.append(f"| {row.label} | {_cell(row.bare, row.unit)} | {_cell(row.emulator, row.unit)} | "
-                     f"{ratio_text} | {target} |")
-    steps = ", ".join(f"{step} {_cell(summary, 'seconds')}" for step, summary in step_summaries(results).items())
-    bare_rss = _bytes(max((r.max_rss_bytes for r in results.bare), default=0))
+    steps = ", ".join(f"{step} {_cell(summary, 'seconds')}" for step, summary in step_summaries(main).items())
+    bare_rss = _bytes(max((r.max_rss_bytes for r in main.bare), default=0))
     lines += [
         "",
         f"The emulator's training job by SecondaryStatus: {steps}.",
@@ -272,19 +359,19 @@ def markdown(results: Results) -> str:
         "process server and job processes). Peak memory: their summed RSS, sampled every 0.1 s; pages shared "
         "between processes (libraries, and the process server's pages its forked jobs share) count once per "
         f"process. The bare children's own peak RSS, for comparison: {bare_rss}.",
-        f"- Emulator predictions that differ from the bare side's: {results.differing_predictions:,} of "
-        f"{data.test_rows:,} lines; from those of XGBoost's own reader: {results.differing_native_predictions:,} "
+        f"- Emulator predictions that differ from the bare side's: {main.differing_predictions:,} of "
+        f"{data.test_rows:,} lines; from those of XGBoost's own reader: {main.differing_native_predictions:,} "
         "(a value on a float32 rounding boundary parses to another float32 there).",
         "- The first reference workflow run, which also imports scikit-learn and matplotlib into the client, "
-        f"took {_seconds(results.workflow.first)} and is not counted.",
+        f"took {_seconds(main.workflow.first)} and is not counted.",
         "- InvokeEndpoint latency: each request timed from the call to the answer's last byte, one after another "
         "after 20 untimed ones; raw HTTP is `http.client` on one keep-alive connection to the gateway (an "
         "unsigned `POST /endpoints/<name>/invocations`, Content-Type text/csv), boto3 is the sagemaker-runtime "
         "client (signing, parsing). Bare: `serving.predict` of the same row in one process, on the same model "
         "loaded with `serving.load_model` (`python -m bench.bare latency`). Cells are the median over repetitions "
         "of each repetition's p50 and p99 (nearest rank). The overhead is emulator p50 - bare p50. Endpoint "
-        f"answers that differ from the bare side's: {results.endpoint.differing_answers:,} of "
-        f"{results.endpoint.answers:,}; CreateEndpoint to InService took {_seconds(results.endpoint.start_seconds)}.",
+        f"answers that differ from the bare side's: {main.endpoint.differing_answers:,} of "
+        f"{main.endpoint.answers:,}; CreateEndpoint to InService took {_seconds(main.endpoint.start_seconds)}.",
         f"- InvokeEndpoint throughput: {ROWS_PER_REQUEST}-row text/csv requests (16 different bodies in turn) "
         "shared out evenly among c client threads in the benchmark's process, each with its own keep-alive "
         "connection (raw HTTP); rows/s from the moment all have connected until the last answer. Bare: the same "
@@ -293,9 +380,57 @@ def markdown(results: Results) -> str:
         "reaches a Booster).",
         "- SingleRecord against MultiRecord: each transform job from just before CreateTransformJob to its "
         "recorded end, as above; the bare cell is the bare transform of the same file. SingleRecord output lines "
-        f"that differ from MultiRecord's: {results.strategies.differing_lines:,}; MultiRecord's that differ from "
-        f"the bare side's: {results.strategies.differing_bare_lines:,}.",
+        f"that differ from MultiRecord's: {main.strategies.differing_lines:,}; MultiRecord's that differ from "
+        f"the bare side's: {main.strategies.differing_bare_lines:,}.",
+    ]
+    return "\n".join(lines)
+
+
+def _tuning_section(results: Results, tuning: TuningResults) -> str:
+    settings = results.settings
+    static = tuning_static_hyperparameters(settings.tuning_rounds)
+    ranges = ", ".join(f"{r.name} {r.low} to {r.high}{' (integer)' if r.integer else ''}" for r in TUNED_RANGES)
+    per_child = Summary.of([run.added_per_child for run in tuning.runs])
+    ideal = Summary.of([(run.emulator.seconds - run.bare.seconds / tuning.parallel) / run.jobs
+                        for run in tuning.runs if run.jobs])
+    children_training = Summary.of([run.children_training_seconds for run in tuning.runs])
+    lines = [
+        TUNING_HEADING,
         "",
+        _machine_line(results),
+        "",
+        f"A tuning job of {tuning.jobs} training jobs, {tuning.parallel} at a time (MaxNumberOfTrainingJobs, "
+        f"MaxParallelTrainingJobs), strategy {tuning.strategy} (RandomSeed {settings.seed}), objective "
+        f"{TUNING_OBJECTIVE} (Minimize); "
+        f"ranges {ranges} (ScalingType Auto); static: the reference workflow's other hyperparameters "
+        f"({', '.join(f'{name}={value}' for name, value in static.items())}). Image version {image_version()} on "
+        f"the installed XGBoost ({installed_xgboost()}), nthread = every core in each child, as on the bare "
+        f"side. Data: Boston housing as `harness run` splits it: train {tuning.train_rows} rows, validation "
+        f"{tuning.validation_rows} rows. {len(tuning.runs)} repetitions.",
+        "",
+        *_table(tuning_rows(tuning)),
+        "",
+        "How it is measured:",
+        "",
+        "- Emulator: CreateHyperParameterTuningJob on `harness serve` (boto3 over HTTP), from just before the call "
+        "to the `HyperParameterTuningEndTime` the emulator recorded, so the benchmark's polling (every "
+        f"{POLL_SECONDS * 1000:.0f} ms, so that its requests take little CPU from the children) does not count. "
+        "CPU time: the emulator's processes (server, process server, children).",
+        "- Bare: the children's tuned hyperparameters (ListTrainingJobsForHyperParameterTuningJob, in launch "
+        "order) trained with XGBoost in process (`python -m bench.bare tuning`, timed after its imports), each "
+        "reading train.csv and validation.csv as the container does (XGBoost's text reader) and training with the "
+        "train then the validation set as the watchlist and the child's early stopping: one after another in one "
+        f"process, and in {tuning.parallel} processes forked before any training, each "
+        "taking the next point when it is free, as the tuner launches the next child when one ends.",
+        f"- Added per child: (emulator - bare with {tuning.parallel} at once) / jobs, per repetition: "
+        f"{_cell(per_child, 'seconds')}. Against an ideal {tuning.parallel}-fold speed-up of the bare trainings "
+        f"one after another, (emulator - bare / {tuning.parallel}) / jobs: {_cell(ideal, 'seconds')}.",
+        f"- The children's SecondaryStatus Training (reading their data and boosting, in their job processes), "
+        f"summed: {_cell(children_training, 'seconds')}.",
+        f"- Same work on both sides: of {tuning.compared} bare trainings (both bare sides, every repetition), "
+        f"{tuning.differing_objectives} end with a validation rmse more than {OBJECTIVE_TOLERANCE:g} from their "
+        f"child's objective (FinalHyperParameterTuningJobObjectiveMetric); the largest difference is "
+        f"{tuning.max_objective_difference:.1g}.",
     ]
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
-"""One benchmark run: generate the data, measure both sides, the job start, a real-time endpoint, SingleRecord
-against MultiRecord batch transform, and the reference workflow.
+"""One benchmark run of the parts its settings select: the main table (generate the data, measure both sides, the
+job start, a real-time endpoint, SingleRecord against MultiRecord batch transform, and the reference workflow),
+and a hyperparameter tuning job against the same trainings bare.
 
 Bare and emulator repetitions alternate, so that a change in the machine's background load during the run
 touches both sides alike. The emulator (`harness serve`) runs throughout, idle while the bare side works.
@@ -26,6 +27,7 @@ from .served_model import delete_prefix, train_model
 from .server import EmulatorProcess
 from .settings import BenchSettings
 from .strategies import StrategyResults, strategy_runs
+from .tuning import TuningResults, tuning_runs
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class DataShape:
 
 
 @dataclass(frozen=True)
-class Results:
-    settings: BenchSettings
-    machine: Machine
+class MainResults:
+    """The main table's measurements."""
+
     data: DataShape
     bare: list[BareRun]
     emulator: list[EmulatorRun]
@@ -49,6 +51,14 @@ class Results:
     strategies: StrategyResults
     differing_predictions: int  # lines of the emulator's output that differ from the bare side's
     differing_native_predictions: int  # ... from the bare side's with XGBoost's own CSV reader
+
+
+@dataclass(frozen=True)
+class Results:
+    settings: BenchSettings
+    machine: Machine
+    main: MainResults | None  # None when the run did not measure that part
+    tuning: TuningResults | None
     load_before: float
     load_after: float
     other_load: float  # share of the machine's CPU other work used during the run
@@ -57,28 +67,41 @@ class Results:
 def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
     machine = Machine.here()
     load_before = load_average()
+    main: MainResults | None = None
+    tuning: TuningResults | None = None
     with OtherLoad() as other, tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
         workdir = Path(tmp)
-        say(f"generating {settings.size_mb:g} MiB train.csv and test.csv in {workdir}")
-        files = generate(workdir / "data", settings.size_mb, settings.seed)
-        data = DataShape(files.train_bytes, files.train_rows, files.test_bytes, files.test_rows)
+        files = None
+        if settings.measures("main"):
+            say(f"generating {settings.size_mb:g} MiB train.csv and test.csv in {workdir}")
+            files = generate(workdir / "data", settings.size_mb, settings.seed)
         with EmulatorProcess(workdir / "emulator-state") as emulator, TreeSampler(emulator.pid) as sampler:
-            say(f"emulator: harness serve on {emulator.endpoint_url}; job-start samples")
-            job_start = job_start_latencies(emulator, settings.job_start_samples)
-            bare, emulated, output = _repetitions(settings, files, emulator, sampler, workdir, say)
-            differing = _differing_lines(bare_output(workdir), output)
-            differing_native = _differing_lines(bare_output(workdir, native=True), output)
-            say("real-time endpoint and batch strategies: training their model")
-            model = train_model(emulator, settings.rounds, workdir)
-            try:
-                endpoint = endpoint_runs(emulator, model, settings, workdir, say)
-                strategies = strategy_runs(emulator, sampler, model, settings, workdir, say)
-            finally:
-                delete_prefix(emulator, model.prefix)
-            say("reference workflow (Boston) on the running emulator")
-            workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
-    return Results(settings, machine, data, bare, emulated, job_start, workflow, endpoint, strategies, differing,
-                   differing_native, load_before, load_average(), other.share)
+            say(f"emulator: harness serve on {emulator.endpoint_url}")
+            if files is not None:
+                main = _main(settings, files, emulator, sampler, workdir, say)
+            if settings.measures("tuning"):
+                tuning = tuning_runs(emulator, sampler, settings, workdir, say)
+    return Results(settings, machine, main, tuning, load_before, load_average(), other.share)
+
+
+def _main(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,
+          workdir: Path, say: Callable[[str], None]) -> MainResults:
+    data = DataShape(files.train_bytes, files.train_rows, files.test_bytes, files.test_rows)
+    say("job-start samples")
+    job_start = job_start_latencies(emulator, settings.job_start_samples)
+    bare, emulated, output = _repetitions(settings, files, emulator, sampler, workdir, say)
+    differing = _differing_lines(bare_output(workdir), output)
+    differing_native = _differing_lines(bare_output(workdir, native=True), output)
+    say("real-time endpoint and batch strategies: training their model")
+    model = train_model(emulator, settings.rounds, workdir)
+    try:
+        endpoint = endpoint_runs(emulator, model, settings, workdir, say)
+        strategies = strategy_runs(emulator, sampler, model, settings, workdir, say)
+    finally:
+        delete_prefix(emulator, model.prefix)
+    say("reference workflow (Boston) on the running emulator")
+    workflow = reference_workflow_times(emulator.endpoint_url, settings.workflow_runs, workdir)
+    return MainResults(data, bare, emulated, job_start, workflow, endpoint, strategies, differing, differing_native)
 
 
 def _repetitions(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,

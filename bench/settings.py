@@ -1,4 +1,5 @@
-"""A benchmark run's settings: the full run's defaults, and the small `--smoke` run CI executes."""
+"""A benchmark run's settings: the full run's defaults, the small `--smoke` run CI executes, and which parts of the
+benchmark a run measures (`--only`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from .workload import TransformShape
 
 MAX_PAYLOAD_PRODUCT = 100  # CreateTransformJob: MaxConcurrentTransforms * MaxPayloadInMB <= 100
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
+# The parts of the benchmark, each a section of RESULTS.md: "main" is the main table (training, batch transform,
+# job start, the reference workflow, real-time endpoints, batch strategies), "tuning" a hyperparameter tuning job
+# against the same trainings bare (tuning.py).
+PARTS = ("main", "tuning")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,13 @@ class BenchSettings:
     throughput_requests: int = 1000
     # Rows of the input that batch transforms with SingleRecord and with MultiRecord.
     strategy_rows: int = 100_000
+    # Hyperparameter tuning: MaxNumberOfTrainingJobs, MaxParallelTrainingJobs and the Strategy (with RandomSeed =
+    # `seed`, so Random tunes the same points in every repetition).
+    tuning_jobs: int = 20
+    tuning_parallel: int = 2
+    tuning_strategy: str = "Random"
+    tuning_rounds: int | None = None  # the children's num_round (None: the reference's)
+    parts: tuple[str, ...] = PARTS  # what the run measures, in PARTS order
     output: Path = DEFAULT_OUTPUT
     json_output: Path | None = None
     workdir: Path | None = None  # parent of the temporary directory for the data (default: the system's)
@@ -46,4 +58,8 @@ class BenchSettings:
         """A few MB and few repetitions: proves every figure is produced, in seconds."""
         return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=2, workflow_runs=1,
                                    max_payload_mb=1, latency_samples=50, throughput_requests=16,
-                                   strategy_rows=2_000, smoke=True)
+                                   strategy_rows=2_000, tuning_jobs=4, tuning_parallel=min(2, self.tuning_parallel),
+                                   tuning_rounds=10, smoke=True)
+
+    def measures(self, part: str) -> bool:
+        return part in self.parts

@@ -20,7 +20,9 @@ from backends import BACKENDS, BackendUnavailable, create_backend
 
 from .endpoints_cli import endpoints, invoke
 from .images_cli import images
+from .options import name_value_pairs
 from .runtimes_cli import runtimes
+from .tune_cli import tune
 from .workflow import Reporter
 
 console = Console(stderr=True)
@@ -79,16 +81,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _hyperparameter(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    parsed = {}
-    for value in values:
-        key, sep, setting = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r} is not NAME=VALUE")
-        parsed[key] = setting
-    return parsed
-
-
 @main.command()
 @click.option("--backend", type=click.Choice(BACKENDS), envvar="HARNESS_BACKEND", default="emulator",
               show_default=True, show_envvar=True, help="Where the jobs run.")
@@ -96,7 +88,7 @@ def _hyperparameter(ctx: click.Context, param: click.Parameter, values: tuple[st
               help="A shipped dataset (boston, breast_cancer, iris, wine) or a CSV file with a header row "
                    "(then give --label).")
 @click.option("--label", default=None, help="The label column of a --dataset CSV.")
-@click.option("--hp", "hyperparameters", multiple=True, callback=_hyperparameter, metavar="NAME=VALUE",
+@click.option("--hp", "hyperparameters", multiple=True, callback=name_value_pairs, metavar="NAME=VALUE",
               help="Override a hyperparameter (repeatable), e.g. --hp num_round=50.")
 @click.option("--image-version", default="1", show_default=True,
               help="XGBoost image version: 1 (the seed's legacy image), 0.90-1 ... 1.7-1, 3.0-5.")
@@ -324,6 +316,7 @@ main.add_command(runtimes)
 main.add_command(images)
 main.add_command(endpoints)
 main.add_command(invoke)
+main.add_command(tune)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

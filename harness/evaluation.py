@@ -1,7 +1,8 @@
-"""How good the predictions are: metrics and the actual-vs-predicted plot."""
+"""How good the predictions are: metrics, the actual-vs-predicted plot and a tuning job's objective plot."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,38 @@ def plot_actual_vs_predicted(actual: np.ndarray, predicted: np.ndarray, path: Pa
     axes.set_xlabel("Median Price")
     axes.set_ylabel("Predicted Price")
     axes.set_title("Median Price vs Predicted Price")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def plot_tuning_objective(points: Sequence[tuple[int, float]], best: int | None, metric: str, maximize: bool,
+                          title: str, path: Path) -> Path:
+    """A tuning job's objective per training job: `points` are (launch number, objective) of the children that
+    reported one; the best so far in launch order is drawn as a step line and the `best` child as a star."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    ordered = sorted(points)
+    numbers = [number for number, _ in ordered]
+    values = [value for _, value in ordered]
+    running = np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values)
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.scatter(numbers, values, s=22, zorder=3, label="training jobs")
+    axes.step(numbers, running, where="post", color="grey", linewidth=1, label="best so far")
+    chosen = [(number, value) for number, value in ordered if number == best]
+    if chosen:
+        axes.scatter([chosen[0][0]], [chosen[0][1]], s=160, marker="*", color="tab:red", zorder=4, label="best")
+    axes.set_xlabel("training job (launch order)")
+    axes.set_ylabel(metric)
+    axes.set_title(title)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=0.3)
+    axes.legend()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)

@@ -1,4 +1,5 @@
-"""Request builders: the reference workflow's CreateTrainingJob, CreateModel and CreateTransformJob dicts.
+"""Request builders: the reference workflow's CreateTrainingJob, CreateModel, CreateTransformJob and
+CreateHyperParameterTuningJob dicts.
 
 Pure functions of a typed configuration. The dicts for the `emulator` and `sagemaker` backends are identical;
 for `local` only the instance type differs (SDK local mode requires `local`).
@@ -75,6 +76,46 @@ def training_job_request(config: TrainingConfig) -> dict[str, Any]:
         "HyperParameters": {key: str(value) for key, value in config.hyperparameters.items()},
         "InputDataConfig": channels,
     }
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    """A tuning job over the reference workflow's training job: `training` is the children's definition (its
+    job name is not used; its hyperparameters are the static ones)."""
+
+    job_name: str
+    training: TrainingConfig
+    parameter_ranges: dict[str, list[dict[str, Any]]]  # {"IntegerParameterRanges": [...], ...}
+    objective_metric: str = "validation:rmse"
+    objective_type: str = "Minimize"
+    strategy: str = "Bayesian"
+    max_jobs: int | None = 10  # None: not sent (the Grid strategy counts the combinations itself)
+    max_parallel: int = 2
+    random_seed: int | None = None
+    strategy_config: dict[str, Any] | None = None  # StrategyConfig (Hyperband's MinResource and MaxResource)
+
+
+def tuning_job_request(config: TuningConfig) -> dict[str, Any]:
+    """Its TrainingJobDefinition is the CreateTrainingJob request `harness run` sends, less the job name, with the
+    hyperparameters as StaticHyperParameters."""
+    definition = training_job_request(config.training)
+    del definition["TrainingJobName"]
+    definition["StaticHyperParameters"] = definition.pop("HyperParameters")
+    limits: dict[str, Any] = {"MaxParallelTrainingJobs": config.max_parallel}
+    if config.max_jobs is not None:
+        limits["MaxNumberOfTrainingJobs"] = config.max_jobs
+    tuning: dict[str, Any] = {
+        "Strategy": config.strategy,
+        "HyperParameterTuningJobObjective": {"Type": config.objective_type, "MetricName": config.objective_metric},
+        "ResourceLimits": limits,
+        "ParameterRanges": {kind: ranges for kind, ranges in config.parameter_ranges.items() if ranges},
+    }
+    if config.random_seed is not None:
+        tuning["RandomSeed"] = config.random_seed
+    if config.strategy_config:
+        tuning["StrategyConfig"] = config.strategy_config
+    return {"HyperParameterTuningJobName": config.job_name, "HyperParameterTuningJobConfig": tuning,
+            "TrainingJobDefinition": definition}
 
 
 def model_request(model_name: str, image: str, model_data_url: str, role: str,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from tests.conftest import ROLE, XGB_17, boston_frames, free_port, make_client, serve, upload_csv
-from tests.integration.test_tuning_jobs import RANGES, _children, _request, _wait
+from tests.integration.tuning_flow import RANGES, children_of, tuning_request, wait_tuning
 
 BUCKET = "durable-tuning"
 
@@ -28,7 +28,7 @@ def test_tuning_goes_on_after_kill_9(tmp_path: Path) -> None:
         channels = [{"ChannelName": name, "ContentType": "csv", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": train, "S3DataDistributionType": "FullyReplicated"}}}
             for name in ("train", "validation")]
-        request = _request("survivor", BUCKET, channels, "Bayesian", RANGES, 5, 2, RandomSeed=3)
+        request = tuning_request("survivor", BUCKET, channels, "Bayesian", RANGES, 5, 2, RandomSeed=3)
         request["TrainingJobDefinition"]["StaticHyperParameters"]["num_round"] = "60"
         request["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] = XGB_17
         request["TrainingJobDefinition"]["RoleArn"] = ROLE
@@ -38,14 +38,14 @@ def test_tuning_goes_on_after_kill_9(tmp_path: Path) -> None:
         process = serve(state, port)
         sagemaker.create_hyper_parameter_tuning_job(**request)
         deadline = time.time() + 60
-        while not any(c["TrainingJobStatus"] == "InProgress" for c in _children(sagemaker, "survivor")):
+        while not any(c["TrainingJobStatus"] == "InProgress" for c in children_of(sagemaker, "survivor")):
             assert time.time() < deadline
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
         process = serve(state, port)
-        job = _wait(sagemaker, "survivor", timeout=300)
-        children = _children(sagemaker, "survivor")
+        job = wait_tuning(sagemaker, "survivor", timeout=300)
+        children = children_of(sagemaker, "survivor")
         assert len(children) == 5  # the tuner went on to its MaxNumberOfTrainingJobs
         interrupted = [c for c in children if c["TrainingJobStatus"] == "Failed"]
         assert interrupted, "a child was running at the kill"

@@ -8,86 +8,37 @@ import re
 import time
 from typing import Any
 
-import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
-from sklearn.model_selection import train_test_split
 
-from tests.conftest import ROLE, XGB_17, boston_frames, upload_csv
-
-TERMINAL = ("Completed", "Failed", "Stopped")
-RANGES = {
-    "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "3", "MaxValue": "12"}],
-    "ContinuousParameterRanges": [
-        {"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5"},
-        {"Name": "min_child_weight", "MinValue": "2", "MaxValue": "8"},
-        {"Name": "subsample", "MinValue": "0.5", "MaxValue": "0.9", "ScalingType": "Logarithmic"},
-    ],
-}
+from tests.integration.tuning_flow import RANGES, TERMINAL, boston_channels, children_of, tuning_request, wait_tuning
 
 
 @pytest.fixture(scope="module")
 def channels(s3: Any, bucket: str) -> list[dict[str, Any]]:
-    features, label = boston_frames()
-    x_train, x_val, y_train, y_val = train_test_split(features, label, test_size=0.33, random_state=0)
-    train = upload_csv(s3, bucket, "tune/train.csv", pd.concat([y_train, x_train], axis=1))
-    validation = upload_csv(s3, bucket, "tune/validation.csv", pd.concat([y_val, x_val], axis=1))
-    return [{"ChannelName": name, "ContentType": "csv", "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
-        for name, uri in (("train", train), ("validation", validation))]
-
-
-def _request(name: str, bucket: str, channels: list[dict[str, Any]], strategy: str, ranges: dict[str, Any],
-             most: int | None, parallel: int, **config: Any) -> dict[str, Any]:
-    limits: dict[str, Any] = {"MaxParallelTrainingJobs": parallel}
-    if most is not None:
-        limits["MaxNumberOfTrainingJobs"] = most
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": strategy, "ResourceLimits": limits, "ParameterRanges": ranges,
-            "HyperParameterTuningJobObjective": {"MetricName": "validation:rmse", "Type": "Minimize"}, **config},
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"num_round": "40", "objective": "reg:squarederror"},
-            "AlgorithmSpecification": {"TrainingImage": XGB_17, "TrainingInputMode": "File"},
-            "RoleArn": ROLE, "InputDataConfig": channels,
-            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/tune/output"},
-            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m4.xlarge", "VolumeSizeInGB": 5},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}},
-    }
-
-
-def _wait(sagemaker: Any, name: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job: dict[str, Any] = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-        if job["HyperParameterTuningJobStatus"] in TERMINAL:
-            return job
-        time.sleep(0.3)
-    raise AssertionError(f"tuning job {name} did not end in {timeout} s")
-
-
-def _children(sagemaker: Any, name: str) -> list[dict[str, Any]]:
-    pages = sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
-        HyperParameterTuningJobName=name, PaginationConfig={"PageSize": 3})
-    return [summary for page in pages for summary in page["TrainingJobSummaries"]]
+    return boston_channels(s3, bucket)
 
 
 def test_boston_bayesian_tuning_low_level(sagemaker: Any, bucket: str, channels: list[dict[str, Any]],
                                           unique: Any) -> None:
     name = unique("bayes")[-32:].strip("-")
-    sagemaker.create_hyper_parameter_tuning_job(**_request(name, bucket, channels, "Bayesian", RANGES, 7, 3,
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(name, bucket, channels, "Bayesian", RANGES, 7, 3,
                                                            RandomSeed=7))
-    job = _wait(sagemaker, name)
+    job = wait_tuning(sagemaker, name)
     assert job["HyperParameterTuningJobStatus"] == "Completed", job.get("FailureReason")
     assert job["TrainingJobStatusCounters"]["Completed"] == 7
     assert job["ObjectiveStatusCounters"] == {"Succeeded": 7, "Pending": 0, "Failed": 0}
     assert job["TrainingJobDefinition"]["StaticHyperParameters"]["_tuning_objective_metric"] == "validation:rmse"
-    children = _children(sagemaker, name)
+    children = children_of(sagemaker, name)
     assert len(children) == 7
     numbers = sorted(int(re.fullmatch(rf"{name}-(\d{{3}})-[0-9a-f]{{8}}", c["TrainingJobName"]).group(1))  # type: ignore[union-attr]
                      for c in children)
     assert numbers == list(range(1, 8))
+    # Each child is created when it is launched: in launch order, the fourth once one of the first three ended.
+    by_number = sorted(children, key=lambda c: c["TrainingJobName"].rsplit("-", 2)[1])
+    created = [c["CreationTime"] for c in by_number]
+    assert created == sorted(created) and len(set(created)) == 7
+    assert by_number[3]["CreationTime"] >= min(c["TrainingEndTime"] for c in by_number[:3])
     for child in children:
         described = sagemaker.describe_training_job(TrainingJobName=child["TrainingJobName"])
         assert described["TuningJobArn"] == job["HyperParameterTuningJobArn"]
@@ -115,12 +66,12 @@ def test_grid_covers_every_combination(sagemaker: Any, bucket: str, channels: li
     name = unique("grid")[-32:].strip("-")
     ranges = {"CategoricalParameterRanges": [{"Name": "max_depth", "Values": ["2", "4", "6"]},
                                              {"Name": "eta", "Values": ["0.1", "0.3"]}]}
-    sagemaker.create_hyper_parameter_tuning_job(**_request(name, bucket, channels, "Grid", ranges, None, 2))
-    job = _wait(sagemaker, name)
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(name, bucket, channels, "Grid", ranges, None, 2))
+    job = wait_tuning(sagemaker, name)
     assert job["HyperParameterTuningJobStatus"] == "Completed"
     assert job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 6
     points = sorted((c["TunedHyperParameters"]["max_depth"], c["TunedHyperParameters"]["eta"])
-                    for c in _children(sagemaker, name))
+                    for c in children_of(sagemaker, name))
     assert points == sorted(itertools.product(["2", "4", "6"], ["0.1", "0.3"]))
 
 
@@ -129,10 +80,10 @@ def test_random_search_is_reproducible_with_its_seed(sagemaker: Any, bucket: str
     runs = []
     for _ in range(2):
         name = unique("rand")[-32:].strip("-")
-        sagemaker.create_hyper_parameter_tuning_job(**_request(name, bucket, channels, "Random", RANGES, 4, 2,
+        sagemaker.create_hyper_parameter_tuning_job(**tuning_request(name, bucket, channels, "Random", RANGES, 4, 2,
                                                                RandomSeed=42))
-        assert _wait(sagemaker, name)["HyperParameterTuningJobStatus"] == "Completed"
-        children = sorted(_children(sagemaker, name), key=lambda c: c["TrainingJobName"].rsplit("-", 2)[1])
+        assert wait_tuning(sagemaker, name)["HyperParameterTuningJobStatus"] == "Completed"
+        children = sorted(children_of(sagemaker, name), key=lambda c: c["TrainingJobName"].rsplit("-", 2)[1])
         runs.append([c["TunedHyperParameters"] for c in children])
     assert runs[0] == runs[1]
     assert len({tuple(sorted(point.items())) for point in runs[0]}) == 4
@@ -141,19 +92,19 @@ def test_random_search_is_reproducible_with_its_seed(sagemaker: Any, bucket: str
 def test_stop_stops_every_running_child(sagemaker: Any, bucket: str, channels: list[dict[str, Any]],
                                         unique: Any) -> None:
     name = unique("stop")[-32:].strip("-")
-    request = _request(name, bucket, channels, "Random", RANGES, 50, 2)
+    request = tuning_request(name, bucket, channels, "Random", RANGES, 50, 2)
     request["TrainingJobDefinition"]["StaticHyperParameters"]["num_round"] = "3000"
     sagemaker.create_hyper_parameter_tuning_job(**request)
     deadline = time.time() + 60
-    while not any(c["TrainingJobStatus"] == "InProgress" for c in _children(sagemaker, name)):
+    while not any(c["TrainingJobStatus"] == "InProgress" for c in children_of(sagemaker, name)):
         assert time.time() < deadline
         time.sleep(0.1)
     sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     assert sagemaker.describe_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name)["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
-    job = _wait(sagemaker, name)
+    job = wait_tuning(sagemaker, name)
     assert job["HyperParameterTuningJobStatus"] == "Stopped"
-    children = _children(sagemaker, name)
+    children = children_of(sagemaker, name)
     assert children and len(children) < 50
     assert all(c["TrainingJobStatus"] in TERMINAL for c in children)
     assert any(c["TrainingJobStatus"] == "Stopped" for c in children)
@@ -170,38 +121,42 @@ def test_the_rules_and_their_texts(sagemaker: Any, bucket: str, channels: list[d
 
     name = unique("rules")[-32:].strip("-")
     inverted = {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "9", "MaxValue": "3"}]}
-    refused(_request(name, bucket, channels, "Random", inverted, 2, 1),
+    refused(tuning_request(name, bucket, channels, "Random", inverted, 2, 1),
             "The MinValue (9) of hyperparameter max_depth must be less than or equal to its MaxValue (3).")
     static = {"IntegerParameterRanges": [{"Name": "num_round", "MinValue": "3", "MaxValue": "9"}]}
-    refused(_request(name, bucket, channels, "Random", static, 2, 1), "are both tuned")
-    request = _request(name, bucket, channels, "Random", RANGES, 2, 1)
+    refused(tuning_request(name, bucket, channels, "Random", static, 2, 1), "are both tuned")
+    request = tuning_request(name, bucket, channels, "Random", RANGES, 2, 1)
     request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "validation:nope"
     refused(request, "A metric is required for this hyperparameter tuning job objective. Provide a metric in the "
                      "metric definitions.")
-    refused(_request(name, bucket, channels, "Grid", RANGES, None, 1), "The Grid strategy takes categorical")
-    refused(_request(name, bucket, channels, "Random", RANGES, 2, 3), "MaxParallelTrainingJobs (3) must be")
+    refused(tuning_request(name, bucket, channels, "Grid", RANGES, None, 1), "The Grid strategy takes categorical")
+    refused(tuning_request(name, bucket, channels, "Random", RANGES, 2, 3), "MaxParallelTrainingJobs (3) must be")
     small = {"CategoricalParameterRanges": [{"Name": "max_depth", "Values": ["2", "4", "6"]}]}
-    refused(_request(name, bucket, channels, "Bayesian", small, 10, 1),
+    refused(tuning_request(name, bucket, channels, "Bayesian", small, 10, 1),
             "You don't have enough combinations of hyperparameter ranges. The total number of hyperparameter "
             "combinations for the provided ranges [3.0] must be equal or greater than the value of MaxNumberOfJobs, "
             "[10]. Provide additional ranges.")
     log_zero = {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0", "MaxValue": "1",
                                                "ScalingType": "Logarithmic"}]}
-    refused(_request(name, bucket, channels, "Random", log_zero, 2, 1), "its MinValue must be greater than 0")
-    refused(_request(name, bucket, channels, "Hyperband", RANGES, 2, 1), "Hyperband")
-    refused(_request(name, bucket, channels, "Random", RANGES, 2, 1, TrainingJobEarlyStoppingType="Auto"),
-            "does not stop training jobs early yet")
+    refused(tuning_request(name, bucket, channels, "Random", log_zero, 2, 1), "its MinValue must be greater than 0")
+    # XGBoost's rounds are num_round, which Hyperband does not infer MaxResource from (the API's documentation).
+    refused(tuning_request(name, bucket, channels, "Hyperband", RANGES, 2, 1), "could not infer MaxResource")
+    refused(tuning_request(name, bucket, channels, "Hyperband", RANGES, 2, 1, TrainingJobEarlyStoppingType="Auto",
+                     StrategyConfig={"HyperbandStrategyConfig": {"MaxResource": 10}}),
+            "TrainingJobEarlyStoppingType must be Off to use Hyperband")
+    refused(tuning_request(name, bucket, channels, "Random", RANGES, 2, 1,
+                     StrategyConfig={"HyperbandStrategyConfig": {"MaxResource": 10}}), "only with the Hyperband")
     missing = [dict(channels[0], DataSource={"S3DataSource": {"S3DataType": "S3Prefix",
                                                               "S3Uri": f"s3://{bucket}/tune/nothing-here/"}})]
-    refused(_request(name, bucket, missing, "Random", RANGES, 2, 1), "No S3 objects found under S3 URL")
-    no_instances = _request(name, bucket, channels, "Random", RANGES, 2, 1)
+    refused(tuning_request(name, bucket, missing, "Random", RANGES, 2, 1), "No S3 objects found under S3 URL")
+    no_instances = tuning_request(name, bucket, channels, "Random", RANGES, 2, 1)
     del no_instances["TrainingJobDefinition"]["ResourceConfig"]
     refused(no_instances, "resourceConfig")
-    sagemaker.create_hyper_parameter_tuning_job(**_request(name, bucket, channels, "Random", RANGES, 1, 1))
-    refused(_request(name, bucket, channels, "Random", RANGES, 1, 1),
+    sagemaker.create_hyper_parameter_tuning_job(**tuning_request(name, bucket, channels, "Random", RANGES, 1, 1))
+    refused(tuning_request(name, bucket, channels, "Random", RANGES, 1, 1),
             f"A hyperparameter tuning job with the name, {name}, already exists. Choose a different name.",
             code="ResourceInUse")
-    _wait(sagemaker, name)
+    wait_tuning(sagemaker, name)
     with pytest.raises(ClientError) as error:
         sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="no-such-tuning-job")
     assert error.value.response["Error"]["Code"] == "ResourceNotFound"
@@ -218,7 +173,7 @@ def test_session_waits_for_a_tuning_job(emulator: Any, bucket: str, channels: li
     backend.start()
     session = Session(backend)
     name = unique("session")[-32:].strip("-")
-    request = _request(name, bucket, channels, "Random", RANGES, 2, 2)
+    request = tuning_request(name, bucket, channels, "Random", RANGES, 2, 2)
     # As SDK 2.x sends the instances: HyperParameterTuningResourceConfig instead of ResourceConfig.
     request["TrainingJobDefinition"]["HyperParameterTuningResourceConfig"] = request["TrainingJobDefinition"].pop(
         "ResourceConfig")

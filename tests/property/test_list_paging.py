@@ -17,7 +17,7 @@ the clock cannot give, and a real job per resource would not fit ~100 examples i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -27,10 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends.emulator.sagemaker import models, training_jobs, transform_jobs
-from backends.emulator.server import Emulator, EmulatorConfig
-from tests.conftest import make_client
+from backends.emulator.server import Emulator
+from tests.property.conftest import LISTING_REGION as REGION
 
-REGION = "us-west-2"
 BASE = 1_700_000_000  # resources are created at BASE + a few seconds, so times tie and bounds hit them exactly
 WORDS = ("alpha", "beta", "gamma")
 
@@ -68,18 +67,6 @@ TRANSFORM = Operation("list_transform_jobs", transform_jobs.KIND, "TransformJobN
 MODELS = Operation("list_models", models.KIND, "ModelName", "ModelArn", None, "Models", ("CreationTime", "Name"),
                    ("-",), False, True)
 OPERATIONS = (TRAINING, TRANSFORM, MODELS)
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state = tmp_path_factory.mktemp("list-paging")
-    with Emulator(EmulatorConfig(state_dir=state, persist_services=False, max_running_jobs=1)) as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def sm(emu: Emulator) -> Any:
-    return make_client("sagemaker", emu.endpoint_url, region=REGION)
 
 
 Resource = tuple[str, str, int, int]  # name, status, creation and last-modified offsets from BASE

@@ -64,7 +64,8 @@ class Executor:
         self._stop(("transform", region, name.lower()))
 
     def start_tuning(self, region: str, name: str) -> None:
-        run = TuningRun(region, name, self.tuning, self.training)  # type: ignore[arg-type]
+        run = TuningRun(region, name, self.tuning, self.training,  # type: ignore[arg-type]
+                        self.clients.logs(region))
         self._start(("tuning", region, name.lower()), run)
 
     def stop_tuning(self, region: str, name: str) -> None:

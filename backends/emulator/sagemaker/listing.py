@@ -34,10 +34,10 @@ _TIME_FILTERS = {  # member: (document field, whether it is a lower bound)
 class ListSpec:
     """How one List* operation names things, its defaults, and how its filters meet the page cut.
 
-    What botocore's service model documents for the List operations still to come, to declare with them:
-    ListEndpoints and ListEndpointConfigs sort Descending by default and take CreationTimeAfter as "greater than
-    or equal to" (creation_time_after_inclusive); ListHyperParameterTuningJobs sorts by Name, Ascending ("The
-    default is Name"). None of the three says a filter applies after the MaxResults cut."""
+    What botocore's service model documents, as the operations declare it: ListEndpoints and ListEndpointConfigs
+    sort Descending by default and take CreationTimeAfter as "greater than or equal to"
+    (creation_time_after_inclusive); ListHyperParameterTuningJobs sorts by Name, Ascending ("The default is
+    Name"). None of the three says a filter applies after the MaxResults cut."""
 
     name_key: str
     status_key: str | None

@@ -31,15 +31,18 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 # ListHyperParameterTuningJobs: "The default is Name" (SortBy) and Ascending; no filter after the cut.
 _LIST_SPEC = ListSpec(name_key="HyperParameterTuningJobName", status_key="HyperParameterTuningJobStatus",
                       default_sort_order="Ascending", default_sort_by="Name")
-# Real answers without SortBy list a tuning job's children newest first.
+# The documented defaults are Name and Ascending, but real answers to a query with neither SortBy nor SortOrder list
+# a tuning job's children newest first (list_training_jobs_for_hyper_parameter_tuning_job).
 _CHILDREN_SPEC = ListSpec(name_key="TrainingJobName", status_key="TrainingJobStatus",
-                          default_sort_order="Descending", default_sort_by="CreationTime",
+                          default_sort_order="Ascending", default_sort_by="Name",
                           extra_sort_keys=(("FinalObjectiveMetricValue", "_Objective"),))
 _SUMMARY_MEMBERS = ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
                     "Strategy", "CreationTime", "HyperParameterTuningEndTime", "LastModifiedTime",
                     "TrainingJobStatusCounters", "ObjectiveStatusCounters", "ResourceLimits")
-_UNSUPPORTED = {"TrainingJobDefinitions": "several training job definitions",
-                "WarmStartConfig": "warm start", "Autotune": "Autotune"}
+_UNSUPPORTED = {"TrainingJobDefinitions": "several training job definitions", "Autotune": "Autotune"}
+# Hyperband infers MaxResource from these static hyperparameters (the API's documentation).
+_EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+_MAX_RESOURCE = 20_000
 
 
 class Tuner(Protocol):
@@ -70,6 +73,8 @@ class TuningJobs:
         config = copy.deepcopy(params["HyperParameterTuningJobConfig"])
         definition = copy.deepcopy(params["TrainingJobDefinition"])
         self._check(config, definition)
+        if params.get("WarmStartConfig"):
+            self._check_warm_start(ctx, params["WarmStartConfig"], config, definition)
         # What a child's CreateTrainingJob would refuse is refused now (the model's rules, and the emulator's).
         prototype = child_request(definition, f"{name}-001-00000000", {}, job_arn)
         prototype.pop("TuningJobArn")
@@ -125,6 +130,8 @@ class TuningJobs:
                       .get("Value")} for summary in children]
         if params.get("SortBy") == "FinalObjectiveMetricValue":  # children without an objective are left out
             documents = [d for d in documents if d["_Objective"] is not None]
+        if "SortBy" not in params and "SortOrder" not in params:
+            params = {**params, "SortBy": "CreationTime", "SortOrder": "Descending"}
         summaries, token = list_page(documents, params, _CHILDREN_SPEC,
                                      lambda d: {k: v for k, v in d.items() if k != "_Objective"})
         return {"TrainingJobSummaries": summaries, "NextToken": token}
@@ -169,16 +176,14 @@ class TuningJobs:
 
     def _check(self, config: dict[str, Any], definition: dict[str, Any]) -> None:
         strategy = config["Strategy"]
-        if strategy == "Hyperband":
-            raise ValidationException("The emulator does not run the Hyperband strategy yet: use Bayesian, Random "
-                                      "or Grid.")
-        if config.get("TrainingJobEarlyStoppingType", "Off") != "Off":
-            raise ValidationException("The emulator does not stop training jobs early yet: set "
-                                      "TrainingJobEarlyStoppingType to Off (the default).")
-        if config.get("TuningJobCompletionCriteria"):
-            raise ValidationException("The emulator does not take TuningJobCompletionCriteria yet: a tuning job "
-                                      "runs until its ResourceLimits are met.")
         static = definition.get("StaticHyperParameters") or {}
+        if config.get("StrategyConfig") and strategy != "Hyperband":
+            raise ValidationException("StrategyConfig can be given only with the Hyperband strategy.")
+        if strategy == "Hyperband":
+            if config.get("TrainingJobEarlyStoppingType", "Off") != "Off":
+                raise ValidationException("Because the Hyperband strategy has its own internal early stopping "
+                                          "mechanism, TrainingJobEarlyStoppingType must be Off to use Hyperband.")
+            hyperband_resources(config, static)
         ranges = config.get("ParameterRanges") or {}
         parameters = parse_ranges(ranges, static)
         for member in ("IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges"):
@@ -222,6 +227,66 @@ class TuningJobs:
         for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
             definition.setdefault(flag, False)
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
+
+    def _check_warm_start(self, ctx: RequestContext, warm: dict[str, Any], config: dict[str, Any],
+                          definition: dict[str, Any]) -> None:
+        """A warm start's parents: Completed or Stopped tuning jobs with the same objective metric and the same
+        hyperparameters (tuned plus static); with IdenticalDataAndAlgorithm, the same image and input data."""
+        names = _hyperparameter_names(config, definition)
+        metric = config["HyperParameterTuningJobObjective"]["MetricName"]
+        for reference in warm["ParentHyperParameterTuningJobs"]:
+            parent = self.get(ctx.region, reference["HyperParameterTuningJobName"])
+            name = parent["HyperParameterTuningJobName"]
+            if parent["HyperParameterTuningJobStatus"] not in ("Completed", "Stopped"):
+                raise ValidationException(
+                    f"The parent hyperparameter tuning job {name} is {parent['HyperParameterTuningJobStatus']}: "
+                    "a warm start takes Completed or Stopped tuning jobs only.")
+            if parent["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] != metric:
+                raise ValidationException(f"The objective metric of a warm start tuning job must be the same as its "
+                                          f"parents': {name} has a different one.")
+            if _hyperparameter_names(parent["HyperParameterTuningJobConfig"], parent["TrainingJobDefinition"]) \
+                    != names:
+                raise ValidationException(
+                    "The set of tunable plus static HyperParameter names is not the same across current and parent "
+                    "tuning jobs. Please ensure this set is constant when warm starting. Note that previously static "
+                    "HyperParameters can be tuned in warm start jobs and vice versa.")
+            if warm["WarmStartType"] == "IdenticalDataAndAlgorithm":
+                theirs = parent["TrainingJobDefinition"]
+                if theirs["AlgorithmSpecification"].get("TrainingImage") != \
+                        definition["AlgorithmSpecification"].get("TrainingImage") or \
+                        _data_sources(theirs) != _data_sources(definition):
+                    raise ValidationException(
+                        f"A warm start of type IdenticalDataAndAlgorithm needs the same training image and input "
+                        f"data as its parents: {name} has others. Use TransferLearning to change them.")
+
+
+def hyperband_resources(config: dict[str, Any], static: dict[str, str]) -> tuple[int, int]:
+    """Hyperband's (MinResource, MaxResource): MaxResource as given or inferred from an epochs hyperparameter."""
+    given = (config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {}
+    high = given.get("MaxResource")
+    if high is None:
+        inferred = [static[key] for key in _EPOCH_KEYS if key in static]
+        if not inferred or not inferred[0].isdigit():
+            raise ValidationException(
+                "The Hyperband strategy could not infer MaxResource from the static hyperparameters (epochs, "
+                "numepochs, n-epochs, n_epochs or num_epochs): give StrategyConfig.HyperbandStrategyConfig."
+                "MaxResource (for XGBoost, the number of rounds).")
+        high = int(inferred[0])
+    low = given.get("MinResource", 1)
+    if not 1 <= high <= _MAX_RESOURCE:
+        raise ValidationException(f"MaxResource must be between 1 and {_MAX_RESOURCE} epochs, got {high}.")
+    if low > high:
+        raise ValidationException(f"MinResource ({low}) must be less than or equal to MaxResource ({high}).")
+    return low, high
+
+
+def _hyperparameter_names(config: dict[str, Any], definition: dict[str, Any]) -> set[str]:
+    names = {spec["Name"] for ranges in (config.get("ParameterRanges") or {}).values() for spec in ranges}
+    return (names | set(definition.get("StaticHyperParameters") or {})) - {"_tuning_objective_metric"}
+
+
+def _data_sources(definition: dict[str, Any]) -> dict[str, Any]:
+    return {channel["ChannelName"]: channel.get("DataSource") for channel in definition.get("InputDataConfig") or []}
 
 
 def child_request(definition: dict[str, Any], name: str, point: dict[str, str], tuning_arn: str
