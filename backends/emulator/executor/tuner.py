@@ -100,21 +100,23 @@ class TuningRun:
         exhausted = False
         while True:
             children = self.tuning.children(self.region, self._arn)
-            for decided in progress.follow(children):
-                self._stop_child(decided)
-            ended = [child for child in children
-                     if child["TrainingJobStatus"] in TERMINAL and child["TrainingJobName"] not in observed]
-            for child in ended:
-                name = child["TrainingJobName"]
-                observed.add(name)
-                value = self._objective(name, objective["MetricName"])
-                strategy.observe(name, child["TunedHyperParameters"], value, progress.values.get(name, ()))
-                reason = completion.observe(value)
-                if reason and done is None:
-                    done = reason
-                    log.info("tuning job %s completes: %s", self.name, reason)
-            if ended:  # their objectives were just recorded on them
-                children = self.tuning.children(self.region, self._arn)
+            while True:  # until a listing in which every ended child has its objective recorded
+                for decided in progress.follow(children):
+                    self._stop_child(decided)
+                ended = [child for child in children
+                         if child["TrainingJobStatus"] in TERMINAL and child["TrainingJobName"] not in observed]
+                if not ended:
+                    break
+                for child in ended:
+                    name = child["TrainingJobName"]
+                    observed.add(name)
+                    value = self._objective(name, objective["MetricName"])
+                    strategy.observe(name, child["TunedHyperParameters"], value, progress.values.get(name, ()))
+                    reason = completion.observe(value)
+                    if reason and done is None:
+                        done = reason
+                        log.info("tuning job %s completes: %s", self.name, reason)
+                children = self.tuning.children(self.region, self._arn)  # with the objectives just recorded
             running = [c["TrainingJobName"] for c in children if c["TrainingJobStatus"] not in TERMINAL]
             self._record_progress(children, maximize, completion, parents_best)
             stopping = self._stop.is_set() or (deadline is not None and time.time() >= deadline)
