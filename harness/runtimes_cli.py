@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from backends.emulator.algorithms.images import resolve_image
 from backends.emulator.runtimes import CATALOG, RuntimeInstallError, RuntimeState, RuntimeStore
 from backends.emulator.runtimes.store import ENV_VAR
 
@@ -48,16 +49,16 @@ def list_runtimes(root: Path | None) -> None:
 
 
 @runtimes.command("install")
-@click.argument("versions", nargs=-1)
+@click.argument("versions", nargs=-1, metavar="[VERSION | IMAGE-URI]...")
 @click.option("--all", "install_all", is_flag=True, help="Install every image version's runtime.")
 @click.option("--force", is_flag=True, help="Reinstall even if installed.")
 @_DIR_OPTION
 def install(versions: tuple[str, ...], install_all: bool, force: bool, root: Path | None) -> None:
-    """Install the runtime of each image VERSION, one after the other."""
-    chosen = list(CATALOG) if install_all else list(versions)
+    """Install the runtime of each image VERSION, one after the other. An image URI as your code names it (for
+    example 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1) stands for its version."""
+    chosen = list(CATALOG) if install_all else _image_versions(versions)
     if not chosen:
         raise click.UsageError(f"name an image version ({', '.join(CATALOG)}) or give --all")
-    _check_known(chosen)
     store = RuntimeStore(root)
     failed: list[str] = []
     for version in chosen:
@@ -72,18 +73,35 @@ def install(versions: tuple[str, ...], install_all: bool, force: bool, root: Pat
 
 
 @runtimes.command("remove")
-@click.argument("versions", nargs=-1, required=True)
+@click.argument("versions", nargs=-1, required=True, metavar="VERSION | IMAGE-URI...")
 @_DIR_OPTION
 def remove(versions: tuple[str, ...], root: Path | None) -> None:
-    """Remove the runtime of each image VERSION (its jobs then use the emulator's XGBoost)."""
-    _check_known(list(versions))
+    """Remove the runtime of each image VERSION or image URI (its jobs then use the emulator's XGBoost)."""
     store = RuntimeStore(root)
-    for version in versions:
+    for version in _image_versions(versions):
         removed = store.remove(version)
         console.print(f"{version}: {'removed' if removed else 'not installed'}", highlight=False)
 
 
-def _check_known(versions: list[str]) -> None:
-    unknown = [v for v in versions if v not in CATALOG]
-    if unknown:
-        raise click.BadParameter(f"unknown image version {', '.join(unknown)}; known: {', '.join(CATALOG)}")
+def _image_versions(arguments: tuple[str, ...]) -> list[str]:
+    """The image version each argument names: a version itself, or an image URI of a built-in XGBoost image."""
+    versions: list[str] = []
+    for argument in arguments:
+        if argument in CATALOG:
+            version = argument
+        elif "/" in argument or ":" in argument:
+            image = resolve_image(argument)
+            if image is None:
+                raise click.BadParameter(
+                    f"{argument} is not an image the emulator has a runtime for. Runtimes are for the built-in "
+                    "XGBoost images as SageMaker names them in each region: <account>.dkr.ecr.<region>."
+                    "amazonaws.com/sagemaker-xgboost:<version> (or xgboost:1), with the region's account (what "
+                    "sagemaker.image_uris.retrieve('xgboost', region, version) returns); framework images for "
+                    "script mode are not runtimes yet.", param_hint="IMAGE-URI")
+            version = image.version
+        else:
+            raise click.BadParameter(f"unknown image version {argument}; known: {', '.join(CATALOG)}",
+                                     param_hint="VERSION")
+        if version not in versions:
+            versions.append(version)
+    return versions

@@ -128,3 +128,24 @@ def test_library_predicts_with_a_limit_on_this_release() -> None:
     assert library.num_features(booster) == 3 and library.num_parallel_tree(booster) == 1
     assert library.save_model_bytes(booster)[:1] == b"{"  # UBJSON on XGBoost >= 2.1
     assert os.path.basename(library.__file__) == "library.py"
+
+
+def test_runtimes_are_named_by_image_uri_as_code_names_images(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    # Image URIs as sagemaker.image_uris.retrieve("xgboost", region, version) gives them (the SDK's
+    # image_uri_config/xgboost.json: 683313688378 in us-east-1, 246618743249 in us-west-2; xgboost:1 is legacy).
+    uris = ["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.5-1-cpu-py3",
+            "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1", "1.7-1"]
+    result = CliRunner().invoke(main, ["runtimes", "remove", "--dir", str(tmp_path), *uris])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["1.7-1: not installed", "1.5-1: not installed", "1: not installed"]
+    for refused in ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"):
+        result = CliRunner().invoke(main, ["runtimes", "install", "--dir", str(tmp_path), refused])
+        assert result.exit_code == 2
+        assert f"{refused} is not an image the emulator has a runtime for" in " ".join(result.output.split())
+    assert not any(tmp_path.iterdir())  # nothing was installed
