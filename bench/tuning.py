@@ -30,7 +30,7 @@ from typing import Any
 from backends.emulator.algorithms.images import image_uri
 from backends.emulator.backend import EmulatorBackend
 from fixtures.datasets import load_boston
-from harness.requests import TrainingConfig, training_job_request
+from harness.requests import TrainingConfig, TuningConfig, tuning_job_request
 from harness.workflow import Workflow, WorkflowOptions
 
 from .bare_side import bare_tuning
@@ -110,31 +110,21 @@ def tuning_runs(emulator: EmulatorProcess, sampler: TreeSampler, settings: Bench
 
 def tuning_request(name: str, settings: BenchSettings, channels: dict[str, str], output_path: str
                    ) -> dict[str, Any]:
-    """CreateHyperParameterTuningJob: the children's definition is the CreateTrainingJob request of the reference
-    workflow (less its name), with the static hyperparameters."""
-    definition = training_job_request(TrainingConfig(
-        job_name=name, image=image_uri(REGION, "xgboost", image_version()), role=ROLE, output_path=output_path,
-        train_uri=channels["train"], validation_uri=channels["validation"],
-        hyperparameters=tuning_static_hyperparameters(settings.tuning_rounds),
-    ))
-    del definition["TrainingJobName"]
-    definition["StaticHyperParameters"] = definition.pop("HyperParameters")
-    ranges: dict[str, list[dict[str, str]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": []}
+    """CreateHyperParameterTuningJob as `harness tune` builds it: the children's definition is the CreateTrainingJob
+    request of the reference workflow (less its name), with the static hyperparameters."""
+    ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": []}
     for tuned in TUNED_RANGES:
         kind = "IntegerParameterRanges" if tuned.integer else "ContinuousParameterRanges"
         ranges[kind].append({"Name": tuned.name, "MinValue": tuned.low, "MaxValue": tuned.high})
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": settings.tuning_strategy,
-            "RandomSeed": settings.seed,
-            "HyperParameterTuningJobObjective": {"MetricName": TUNING_OBJECTIVE, "Type": "Minimize"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": settings.tuning_jobs,
-                               "MaxParallelTrainingJobs": settings.tuning_parallel},
-            "ParameterRanges": ranges,
-        },
-        "TrainingJobDefinition": definition,
-    }
+    return tuning_job_request(TuningConfig(
+        job_name=name,
+        training=TrainingConfig(
+            job_name=name, image=image_uri(REGION, "xgboost", image_version()), role=ROLE, output_path=output_path,
+            train_uri=channels["train"], validation_uri=channels["validation"],
+            hyperparameters=tuning_static_hyperparameters(settings.tuning_rounds)),
+        parameter_ranges=ranges, objective_metric=TUNING_OBJECTIVE, objective_type="Minimize",
+        strategy=settings.tuning_strategy, max_jobs=settings.tuning_jobs, max_parallel=settings.tuning_parallel,
+        random_seed=settings.seed))
 
 
 def run_tuning_job(sagemaker: Any, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:

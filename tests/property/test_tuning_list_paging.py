@@ -36,7 +36,8 @@ startup. The listing touches no S3 or Logs, so one emulator (embedded moto) serv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -323,17 +324,20 @@ def check_walk(call: Callable[..., dict[str, Any]], member: str, name_key: str, 
     return [summary for summaries, _ in pages for summary in summaries]
 
 
-def _seed(emu: Emulator, tuning: Sequence[TuningJob], training: Sequence[TrainingJob]) -> None:
-    for job in tuning:
-        assert emu.store.insert(tuning_jobs.KIND, REGION, job.name, job.document())
-    for child in training:
-        assert emu.store.insert(training_jobs.KIND, REGION, child.name, child.document())
-
-
-def _clear(emu: Emulator) -> None:
-    for kind, name_key in ((tuning_jobs.KIND, "HyperParameterTuningJobName"), (training_jobs.KIND, "TrainingJobName")):
-        for doc in emu.store.list(kind, REGION):
-            emu.store.delete(kind, REGION, doc[name_key])
+@contextlib.contextmanager
+def _seeded(emu: Emulator, tuning: Sequence[TuningJob], training: Sequence[TrainingJob]) -> Iterator[None]:
+    """The store holds these documents, and nothing else once the block ends."""
+    try:
+        for job in tuning:
+            assert emu.store.insert(tuning_jobs.KIND, REGION, job.name, job.document())
+        for child in training:
+            assert emu.store.insert(training_jobs.KIND, REGION, child.name, child.document())
+        yield
+    finally:
+        for kind, name_key in ((tuning_jobs.KIND, "HyperParameterTuningJobName"),
+                               (training_jobs.KIND, "TrainingJobName")):
+            for doc in emu.store.list(kind, REGION):
+                emu.store.delete(kind, REGION, doc[name_key])
 
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -346,8 +350,7 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 @given(data=st.data(), jobs=tuning_job_sets())
 def test_tuning_jobs_list_as_documented(emu: Emulator, sm: Any, data: st.DataObject, jobs: list[TuningJob]) -> None:
     query = data.draw(tuning_queries(jobs), label="query")
-    _seed(emu, jobs, [])
-    try:
+    with _seeded(emu, jobs, []):
         expected, key, page_size = expected_tuning_jobs(jobs, query)
         listed = check_walk(sm.list_hyper_parameter_tuning_jobs, "HyperParameterTuningJobSummaries",
                             "HyperParameterTuningJobName", query, expected, key, page_size)
@@ -357,8 +360,6 @@ def test_tuning_jobs_list_as_documented(emu: Emulator, sm: Any, data: st.DataObj
             assert (summary["HyperParameterTuningJobStatus"], summary["Strategy"], summary["CreationTime"],
                     summary["LastModifiedTime"]) == (job.status, job.strategy, _time(job.created),
                                                      _time(job.modified))
-    finally:
-        _clear(emu)
 
 
 @SETTINGS
@@ -366,8 +367,7 @@ def test_tuning_jobs_list_as_documented(emu: Emulator, sm: Any, data: st.DataObj
 def test_a_tuning_jobs_children_list_as_documented(emu: Emulator, sm: Any, training: list[TrainingJob],
                                                    query: dict[str, Any]) -> None:
     parents = [TuningJob(PARENT, "InProgress", 0, 4, "Random"), TuningJob(SIBLING, "Completed", 0, 4, "Grid")]
-    _seed(emu, parents, training)
-    try:
+    with _seeded(emu, parents, training):
         expected, key, page_size = expected_children(training, query)
         listed = check_walk(sm.list_training_jobs_for_hyper_parameter_tuning_job, "TrainingJobSummaries",
                             "TrainingJobName", query, expected, key, page_size)
@@ -377,8 +377,6 @@ def test_a_tuning_jobs_children_list_as_documented(emu: Emulator, sm: Any, train
             objective = summary.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
             assert (summary["TrainingJobStatus"], summary["CreationTime"], summary["TuningJobName"], objective) \
                 == (job.status, _time(job.created), PARENT, job.objective)
-    finally:
-        _clear(emu)
 
 
 def test_children_of_an_unknown_tuning_job_and_tokens_of_another(emu: Emulator, sm: Any) -> None:
@@ -387,9 +385,8 @@ def test_children_of_an_unknown_tuning_job_and_tokens_of_another(emu: Emulator, 
     for ListTrainingJobs."""
     children = [TrainingJob(_child_name(parent, n), parent, "Completed", n, 1.0)
                 for parent in (PARENT, SIBLING) for n in (1, 2)]
-    _seed(emu, [TuningJob(PARENT, "Completed", 0, 4, "Random"), TuningJob(SIBLING, "Completed", 0, 4, "Grid")],
-          children)
-    try:
+    parents = [TuningJob(PARENT, "Completed", 0, 4, "Random"), TuningJob(SIBLING, "Completed", 0, 4, "Grid")]
+    with _seeded(emu, parents, children):
         with pytest.raises(sm.exceptions.ResourceNotFound):
             sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="absent")
         first = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=PARENT,
@@ -399,5 +396,3 @@ def test_children_of_an_unknown_tuning_job_and_tokens_of_another(emu: Emulator, 
             sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=SIBLING, MaxResults=1,
                                                                  NextToken=first["NextToken"])
         assert excinfo.value.response["Error"]["Code"] == "ValidationException"
-    finally:
-        _clear(emu)

@@ -109,6 +109,15 @@ def endpoint_not_found(name: str) -> dict[str, str]:
             "message": f'Could not find endpoint "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{name}".'}
 
 
+def check_served_best(summary: dict[str, Any], model_data: str, best: Any, boston: BostonData) -> None:
+    """The endpoint the script deployed served the best child's model, and its predictions on the validation rows
+    score that child's own objective."""
+    assert summary["endpoint_status"] == "InService"
+    assert summary["endpoint_model_data"] == model_data
+    assert summary["prediction_count"] == validation_rows(boston)
+    assert math.isclose(summary["validation_rmse"], best["FinalObjectiveValue"], rel_tol=OBJECTIVE_REL_TOL)
+
+
 def test_sdk2_hyperparameter_tuner(sdk2_tuning: Tuning, boston: BostonData) -> None:
     summary = sdk2_tuning.summary
     output = sdk2_tuning.run.output
@@ -137,10 +146,7 @@ def test_sdk2_hyperparameter_tuner(sdk2_tuning: Tuning, boston: BostonData) -> N
     model_data = f"s3://{BUCKET}/boston-xgboost-tuning-sdk2/output/{best_job}/output/model.tar.gz"
     assert summary["attached_model_data"] == model_data
     # deploy() served that model: predict() on the validation rows scores the child's own objective.
-    assert summary["endpoint_status"] == "InService"
-    assert summary["endpoint_model_data"] == model_data
-    assert summary["prediction_count"] == validation_rows(boston)
-    assert math.isclose(summary["validation_rmse"], best["FinalObjectiveValue"], rel_tol=OBJECTIVE_REL_TOL)
+    check_served_best(summary, model_data, best, boston)
     # delete_model() and delete_endpoint(): both are gone.
     assert summary["describe_after_delete"] == endpoint_not_found(summary["endpoint"])
     assert summary["describe_model_after_delete"]["message"].startswith("Could not find model")
@@ -178,9 +184,6 @@ def test_sdk3_hyperparameter_tuner(sdk3_tuning: Tuning, boston: BostonData) -> N
     model_data = f"s3://{BUCKET}/boston-xgboost-tuning-sdk3/output/{best_job}/output/model.tar.gz"
     assert summary["best_model_data"] == model_data
     # ModelBuilder deployed that model: Endpoint.invoke on the validation rows scores the child's own objective.
-    assert summary["endpoint_status"] == "InService"
-    assert summary["endpoint_model_data"] == model_data
-    assert summary["prediction_count"] == validation_rows(boston)
-    assert math.isclose(summary["validation_rmse"], best["FinalObjectiveValue"], rel_tol=OBJECTIVE_REL_TOL)
+    check_served_best(summary, model_data, best, boston)
     assert summary["endpoint_after_delete"] == {"error": "ClientError", **endpoint_not_found(summary["endpoint"])}
     assert summary["model_after_delete"]["message"].startswith("Could not find model")

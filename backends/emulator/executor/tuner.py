@@ -141,7 +141,6 @@ class TuningRun:
                     self.tuning.record(self.region, self.name, HyperParameterTuningJobStatus="Failed",
                                        FailureReason=str(refused)[:1024])
                     return
-                progress.launched(name)
             if not running and (launched >= most or exhausted):
                 self._end(children, launched, "Completed")
                 return
@@ -243,10 +242,6 @@ class _Progress:
         self._drained: set[str] = set()
         self._stopped: set[str] = set()
 
-    def launched(self, child: str) -> None:
-        if self.rule is not None:
-            self.rule.add(child)
-
     def follow(self, children: list[dict[str, Any]]) -> list[str]:
         """Read what the children logged since the last call; the running children to stop now."""
         if self.series is None:
@@ -256,17 +251,14 @@ class _Progress:
             name = child["TrainingJobName"]
             if name in self._drained:
                 continue
-            if self.rule is not None:
-                self.rule.add(name)  # children launched before a restart, in launch order
             ended = child["TrainingJobStatus"] in TERMINAL  # its log was all shipped before it ended
-            values = self.values.setdefault(name, [])
+            values = self.values.setdefault(name, [])  # in launch order: the children are listed so
             for value in self.series.read(name):
                 values.append(value)
-                step = len(values)
-                decided = self.strategy.report(name, step, value)
+                decided = self.strategy.report(name, len(values), value)
                 if self.rule is not None:
-                    decided = self.rule.report(name, step, value) or decided
-                if decided and not ended and name not in self._stopped and child["TrainingJobStatus"] == "InProgress":
+                    decided = self.rule.stops(name, self.values) or decided
+                if decided and child["TrainingJobStatus"] == "InProgress" and name not in self._stopped:
                     self._stopped.add(name)
                     stop.append(name)
             if ended:

@@ -13,24 +13,20 @@ training jobs are the children launched before this one that have reached the sa
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 
 
 class MedianRule:
     def __init__(self, maximize: bool) -> None:
         self.maximize = maximize
-        self._series: dict[str, list[float]] = {}  # every child's objective per epoch, in launch order
 
-    def add(self, child: str) -> None:
-        self._series.setdefault(child, [])
-
-    def report(self, child: str, step: int, value: float) -> bool:
-        """Record the child's objective at epoch `step` (from 1); True when the rule stops it there."""
-        series = self._series.setdefault(child, [])
-        if len(series) < step:
-            series.extend([value] * (step - len(series)))
-        series[step - 1] = value
+    def stops(self, child: str, series: Mapping[str, Sequence[float]]) -> bool:
+        """Whether the rule stops `child` at its latest epoch; `series` holds every child's objective per epoch so
+        far, in launch order."""
+        values = series[child]
+        step = len(values)
         averages = []
-        for name, earlier in self._series.items():
+        for name, earlier in series.items():
             if name == child:
                 break
             if len(earlier) >= step:
@@ -38,4 +34,4 @@ class MedianRule:
         if not averages:
             return False
         median = statistics.median(averages)
-        return value > median if not self.maximize else value < median
+        return values[-1] < median if self.maximize else values[-1] > median
