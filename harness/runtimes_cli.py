@@ -1,4 +1,5 @@
-"""`harness runtimes list | install | remove`: the per-image-version XGBoost environments, like pulling images."""
+"""`harness runtimes list | install | remove`: the per-image environments (an XGBoost release per built-in image
+version, scikit-learn and the training toolkit per SKLearn framework image), like pulling images."""
 
 from __future__ import annotations
 
@@ -22,17 +23,19 @@ _DIR_OPTION = click.option(
 
 @click.group()
 def runtimes() -> None:
-    """Runtimes: one isolated Python environment per image version, holding the XGBoost release that image
-    pins. A job whose image version has one trains and predicts with it, as the real container does."""
+    """Runtimes: one isolated Python environment per image, holding the framework release that image pins
+    (XGBoost for the built-in algorithm's versions; scikit-learn and the sagemaker-training toolkit for the
+    SKLearn framework images, which run your own scripts). A job whose image has one trains and predicts with
+    it, as the real container does."""
 
 
 @runtimes.command("list")
 @_DIR_OPTION
 def list_runtimes(root: Path | None) -> None:
-    """Image versions, their XGBoost release and model format, and which runtimes are installed."""
+    """Runtimes, their framework release and model format, and which are installed."""
     store = RuntimeStore(root)
     table = Table(title=f"runtimes in {store.root}", show_header=True, header_style="bold")
-    for column in ("image version", "XGBoost", "Python", "model artifact", "status", "size"):
+    for column in ("runtime", "framework", "Python", "model artifact", "status", "size"):
         table.add_column(column)
     for entry in store.entries():
         spec = entry.spec
@@ -40,11 +43,11 @@ def list_runtimes(root: Path | None) -> None:
         status = entry.state.value
         if entry.state is RuntimeState.OUTDATED:
             status += f" (reinstall: harness runtimes install --force {spec.image_version})"
-        release = spec.xgboost_release if spec.pip_release == spec.xgboost_release else (
-            f"{spec.xgboost_release} ({spec.pip_release})")
+        release = spec.release if spec.pip_release == spec.release else f"{spec.release} ({spec.pip_release})"
+        release = f"{spec.framework_name} {release}"
         table.add_row(spec.image_version, release, spec.python, spec.artifact_format, status, size)
     output = Console()
-    output.width = max(output.width, 110)  # one row per version, even when stdout is not a terminal
+    output.width = max(output.width, 120)  # one row per version, even when stdout is not a terminal
     output.print(table)
 
 
@@ -54,8 +57,9 @@ def list_runtimes(root: Path | None) -> None:
 @click.option("--force", is_flag=True, help="Reinstall even if installed.")
 @_DIR_OPTION
 def install(versions: tuple[str, ...], install_all: bool, force: bool, root: Path | None) -> None:
-    """Install the runtime of each image VERSION, one after the other. An image URI as your code names it (for
-    example 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1) stands for its version."""
+    """Install the runtime of each image VERSION (1.7-1, sklearn-1.2-1, ...), one after the other. An image URI
+    as your code names it (for example 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1 or
+    .../sagemaker-scikit-learn:1.2-1-cpu-py3) stands for its runtime."""
     chosen = list(CATALOG) if install_all else _image_versions(versions)
     if not chosen:
         raise click.UsageError(f"name an image version ({', '.join(CATALOG)}) or give --all")
@@ -84,7 +88,8 @@ def remove(versions: tuple[str, ...], root: Path | None) -> None:
 
 
 def _image_versions(arguments: tuple[str, ...]) -> list[str]:
-    """The image version each argument names: a version itself, or an image URI of a built-in XGBoost image."""
+    """The runtime each argument names: a runtime's name itself, or an image URI of a built-in XGBoost image or
+    an SKLearn framework image."""
     versions: list[str] = []
     for argument in arguments:
         if argument in CATALOG:
@@ -94,11 +99,12 @@ def _image_versions(arguments: tuple[str, ...]) -> list[str]:
             if image is None:
                 raise click.BadParameter(
                     f"{argument} is not an image the emulator has a runtime for. Runtimes are for the built-in "
-                    "XGBoost images as SageMaker names them in each region: <account>.dkr.ecr.<region>."
-                    "amazonaws.com/sagemaker-xgboost:<version> (or xgboost:1), with the region's account (what "
-                    "sagemaker.image_uris.retrieve('xgboost', region, version) returns); framework images for "
-                    "script mode are not runtimes yet.", param_hint="IMAGE-URI")
-            version = image.version
+                    "XGBoost images and the SKLearn framework images as SageMaker names them in each region: "
+                    "<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:<version> (or xgboost:1) and "
+                    ".../sagemaker-scikit-learn:<1.0-1|1.2-1|1.4-2>-cpu-py3, with the region's account (what "
+                    "sagemaker.image_uris.retrieve('xgboost' or 'sklearn', region, version) returns).",
+                    param_hint="IMAGE-URI")
+            version = image.runtime_key
         else:
             raise click.BadParameter(f"unknown image version {argument}; known: {', '.join(CATALOG)}",
                                      param_hint="VERSION")

@@ -63,7 +63,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.store = Store(self.config.state_dir / "state.sqlite3")
-        self.training = TrainingJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None,
+        self.training = TrainingJobs(self.store, is_builtin_image=_is_builtin_algorithm,
                                      has_objects=self._prefix_has_objects)
         self.models = Models(self.store, object_exists=self._object_exists)
         self.transforms = TransformJobs(self.store, self.models, has_objects=self._prefix_has_objects)
@@ -72,7 +72,7 @@ class Emulator:
         services = PolicySimulator(services)
         self.endpoint_configs = EndpointConfigs(self.store, self.models)
         self.endpoints = Endpoints(self.store, self.endpoint_configs, self.models)
-        self.tuning = TuningJobs(self.store, is_builtin_image=lambda uri: resolve_image(uri) is not None,
+        self.tuning = TuningJobs(self.store, is_builtin_image=_is_builtin_algorithm,
                                  has_objects=self._prefix_has_objects)
         self.tags = Tags(self.store)
         api = SageMakerApi(self.training, self.models, self.transforms, self.endpoint_configs, self.endpoints,
@@ -209,3 +209,9 @@ class Emulator:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _is_builtin_algorithm(uri: str) -> bool:
+    """A built-in algorithm's image (whose metrics SageMaker defines), not a framework image running a script."""
+    image = resolve_image(uri)
+    return image is not None and not image.script_mode_only

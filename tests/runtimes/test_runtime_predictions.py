@@ -42,7 +42,7 @@ def test_transform_output_equals_the_release_called_directly(
         runtime: Runtime, rt_clients: dict[str, Any], tmp_path: Path, case: tuple[Dataset, dict[str, str]],
         stopping: str | None) -> None:
     data, hyperparameters = case
-    if runtime.spec.xgboost_release == "0.72" and hyperparameters["objective"] == "reg:squarederror":
+    if runtime.spec.release == "0.72" and hyperparameters["objective"] == "reg:squarederror":
         # XGBoost 0.72 predates that name (its jobs fail with "Unknown objective"); reg:linear is the same loss.
         hyperparameters = {**hyperparameters, "objective": "reg:linear"}
     if stopping is not None:

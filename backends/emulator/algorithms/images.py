@@ -1,10 +1,15 @@
-"""ECR image URIs of the built-in XGBoost algorithm: building them as the SDKs do, and recognising them.
+"""ECR image URIs of the built-in XGBoost algorithm and the SKLearn framework: building them as the SDKs do,
+and recognising them.
 
 Two repositories exist: the legacy `xgboost` (tags `1` and `latest`, XGBoost 0.72, what SDK v1's
 `get_image_uri(region, 'xgboost')` returns) and `sagemaker-xgboost` (one tag per container version). Each has
 its own account per region (SDK `image_uri_config/xgboost.json`); a URI whose account does not belong to its
 region is not an AWS image, so it does not resolve. The ECR host name follows the region's partition
 (`amazonaws.com.cn` in China, the ISO partitions' own domains).
+
+The SKLearn framework images (`sagemaker-scikit-learn:<version>-cpu-py3`, script mode) live in the same account
+as `sagemaker-xgboost` in every region (SDK `image_uri_config/sklearn.json`). Only the versions with a runtime
+resolve (`runtimes/catalog.py`); the SDK's others (0.20.0, 0.23-1) do not.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 
 LEGACY_REPOSITORY = "xgboost"
 REPOSITORY = "sagemaker-xgboost"
+SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
+SKLEARN_VERSIONS = ("1.0-1", "1.2-1", "1.4-2")
 
 # Container version key -> tag the SDKs produce for it.
 _TAGS = {
@@ -91,9 +98,19 @@ _URI = re.compile(
 
 @dataclass(frozen=True)
 class AlgorithmImage:
-    algorithm: str
+    algorithm: str  # "xgboost" (the built-in algorithm) or "sklearn" (the framework image: script mode only)
     version: str  # container version key, e.g. "1.7-1" or "1" for the legacy image
     region: str
+
+    @property
+    def runtime_key(self) -> str:
+        """The name of the runtime that runs this image: the XGBoost version itself, or "sklearn-1.2-1"."""
+        return self.version if self.algorithm == "xgboost" else f"{self.algorithm}-{self.version}"
+
+    @property
+    def script_mode_only(self) -> bool:
+        """A framework image runs the user's script; it has no algorithm of its own."""
+        return self.algorithm != "xgboost"
 
 
 def ecr_domain(region: str) -> str:
@@ -104,16 +121,22 @@ def ecr_domain(region: str) -> str:
 
 
 def image_uri(region: str, framework: str = "xgboost", version: str = "1") -> str:
-    """The image URI the SageMaker SDKs produce for the built-in XGBoost of a region and version.
+    """The image URI the SageMaker SDKs produce for the built-in XGBoost (or the SKLearn framework) of a region
+    and version.
 
-    `version` is an SDK version string: "1" or "latest" (the legacy image), "0.90-1" ... "3.2-0".
+    `version` is an SDK version string: "1" or "latest" (the legacy image), "0.90-1" ... "3.2-0"; for sklearn
+    "1.0-1", "1.2-1" or "1.4-2".
     """
-    if framework != "xgboost":
-        raise ValueError(f"Unknown built-in algorithm {framework!r}; the emulator provides: xgboost")
+    if framework not in ("xgboost", "sklearn"):
+        raise ValueError(f"Unknown framework {framework!r}; the emulator provides: xgboost, sklearn")
     accounts = _ACCOUNTS.get(region)
     if accounts is None:
-        raise ValueError(f"No XGBoost image in region {region!r}; regions with one: {', '.join(REGIONS)}")
+        raise ValueError(f"No {framework} image in region {region!r}; regions with one: {', '.join(REGIONS)}")
     legacy_account, account = accounts
+    if framework == "sklearn":
+        if version not in SKLEARN_VERSIONS:
+            raise ValueError(f"Unknown SKLearn version {version!r}; valid versions: {', '.join(SKLEARN_VERSIONS)}")
+        return f"{account}.dkr.ecr.{region}.{ecr_domain(region)}/{SKLEARN_REPOSITORY}:{version}-cpu-py3"
     if version in ("1", "latest"):
         if legacy_account is None:
             raise ValueError(
@@ -144,7 +167,13 @@ def resolve_image(uri: str) -> AlgorithmImage | None:
         if match["account"] != legacy_account or tag not in ("1", "latest"):
             return None
         return AlgorithmImage("xgboost", "1", region)
-    if repository != REPOSITORY or match["account"] != account:
+    if match["account"] != account:
+        return None
+    if repository == SKLEARN_REPOSITORY:
+        version, _, suffix = tag.partition("-cpu-py3")
+        ok = version in SKLEARN_VERSIONS and suffix == "" and tag.endswith("-cpu-py3")
+        return AlgorithmImage("sklearn", version, region) if ok else None
+    if repository != REPOSITORY:
         return None
     version = _version_of_tag(tag)
     return AlgorithmImage("xgboost", version, region) if version is not None else None

@@ -29,11 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..algorithms.xgboost.container import max_content_length
 from ..algorithms.xgboost.log import CONTAINER_ROOT, ContainerLog
-from ..algorithms.xgboost.tracebacks import container_traceback
-from ..algorithms.xgboost.versions import get_version
-from ..algorithms.xgboost.wsgi import InferenceApp
+from ..inference_app import DEFAULT_MAX_CONTENT_LENGTH, InferenceApp
 from .forkserver import die_with_parent
 from .instance_protocol import decode, encode, read_frame, worker_count
 
@@ -43,8 +40,8 @@ _PLATFORM = '10.32.0.2 - - [{time}] "{method} {path} HTTP/1.1" {status} {size} "
 def serve_instance(settings_file: str) -> int:
     """Serve until killed (SIGTERM, or the emulator's end). Returns only when the server cannot start.
 
-    `settings_file` is a JSON object: model_dir, version, socket (the Unix socket's path) and environment (the
-    model's container Environment).
+    `settings_file` is a JSON object: model_dir, version, socket (the Unix socket's path), environment (the
+    model's container Environment) and, for a framework image, script (what `frameworks.script_serving` reads).
     """
     settings: dict[str, Any] = json.loads(Path(settings_file).read_text())
     # The model's Environment is the container's environment (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT etc.).
@@ -52,16 +49,14 @@ def serve_instance(settings_file: str) -> int:
     log = ContainerLog(sys.stdout)
     try:
         workers = worker_count(os.environ)
-        app = InferenceApp(settings["model_dir"], settings["version"], batch=False,
-                           max_content_length=max_content_length(os.environ))
+        app = _application(settings)
     except ValueError as error:
         print(f"The model server did not start: {error}", flush=True)
         return 2
     try:
         app.load()
     except Exception as error:
-        text = container_traceback(error, get_version(settings["version"])).rstrip("\n")
-        log.error(text.replace(settings["model_dir"], f"{CONTAINER_ROOT}/model"))
+        log.error(_load_failure(settings, error))
         return 1
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(settings["socket"])
@@ -77,6 +72,33 @@ def serve_instance(settings_file: str) -> int:
             pids.discard(pid)
             log.error(f"Worker with pid {pid} exited unexpectedly (wait status {status}); booting another")
             pids.add(_fork_worker(server, answer, log))
+
+
+def _application(settings: dict[str, Any]) -> InferenceApp[Any]:
+    script = settings.get("script")
+    if script is not None:
+        from ..frameworks.script_serving import ScriptPredictor
+
+        predictor = ScriptPredictor(script["code_dir"], settings["model_dir"], script["program"], script.get("layer"))
+        return InferenceApp(predictor, DEFAULT_MAX_CONTENT_LENGTH)
+    from ..algorithms.xgboost.container import max_content_length
+    from ..algorithms.xgboost.wsgi import InferenceApp as XGBoostApp
+
+    return XGBoostApp(settings["model_dir"], settings["version"], batch=False,
+                      max_content_length=max_content_length(os.environ))
+
+
+def _load_failure(settings: dict[str, Any], error: BaseException) -> str:
+    """What the container logs when its model does not load: its traceback, with its own paths."""
+    if settings.get("script") is not None:
+        import traceback
+
+        return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip("\n")
+    from ..algorithms.xgboost.tracebacks import container_traceback
+    from ..algorithms.xgboost.versions import get_version
+
+    text = container_traceback(error, get_version(settings["version"])).rstrip("\n")
+    return text.replace(settings["model_dir"], f"{CONTAINER_ROOT}/model")
 
 
 def _stop(pids: Any) -> None:
@@ -128,7 +150,7 @@ def _work(server: socket.socket, answer: Callable[[bytes], bytes]) -> None:
                     break
 
 
-def _answerer(app: InferenceApp) -> Callable[[bytes], bytes]:
+def _answerer(app: InferenceApp[Any]) -> Callable[[bytes], bytes]:
     """What a worker does with a request frame: call the container's application, return the answer frame."""
 
     def answer(frame: bytes) -> bytes:

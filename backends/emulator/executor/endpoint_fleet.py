@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..algorithms.images import resolve_image
-from ..runtimes import runtime_noting_fallback
+from ..runtimes import Runtime, runtime_noting_fallback
 from .artifacts import UnsafeArchive, unpack_model
 from .clients import AwsClients
 from .cloudwatch import LogShipper
@@ -46,8 +46,9 @@ from .instance_protocol import decode, encode, read_frame, worker_count
 from .invocations import Answer, Invocation
 from .processes import JobProcess
 from .s3_transfer import DataError, split_uri
+from .script_code import RequirementsError, serving_code
 from .supervision import Supervised
-from .training import RunSettings
+from .training import RunSettings, framework_runtime
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +379,7 @@ class EndpointFleet:
             return
         try:
             deployment = self._bring_up(region, name, target, current)
-        except (DataError, UnsafeArchive, _StartFailure) as exc:
+        except (DataError, UnsafeArchive, _StartFailure, RequirementsError) as exc:
             if current is not None:  # an update that cannot start keeps the endpoint serving the old deployment
                 self.recorder.mark_in_service(region, name, current.document, self._summaries(current),
                                               failure=str(exc))
@@ -452,6 +453,18 @@ class EndpointFleet:
         archive.unlink()
         (workspace / _MODEL_READY).touch()
 
+    def _script_code(self, region: str, container: dict[str, Any], runtime: Runtime, workspace: Path,
+                     log_path: Path) -> dict[str, Any]:
+        """A framework image's inference code and requirements layer, fetched once for the variant's instances."""
+        settings_file = workspace / "script.json"
+        if settings_file.exists():
+            found: dict[str, Any] = json.loads(settings_file.read_text())
+            return found
+        script = serving_code(self.clients.s3(region), container.get("Environment") or {}, runtime, workspace,
+                              log_path)
+        settings_file.write_text(json.dumps(script))
+        return script
+
     def _start_instance(self, region: str, name: str, spec: dict[str, Any], workspace: Path) -> Instance:
         instance_id = "i-0" + secrets.token_hex(8)
         directory = workspace / instance_id
@@ -473,10 +486,15 @@ class EndpointFleet:
                 publish=(("127.0.0.1", port, SERVING_PORT),), labels={"sagemaker-harness.endpoint": name})
             process: Supervised = docker.run(container_spec, log_path)
             return Instance(spec["VariantName"], process, HttpTransport(port), shipper, log_path)
-        runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
         socket_path = str(self._sockets / f"{next(self._socket_ids)}.sock")
         settings = {"model_dir": str(workspace / "model"), "version": image.version, "socket": socket_path,
                     "environment": container.get("Environment") or {}}
+        runtime: Runtime | None
+        if image.script_mode_only:
+            runtime = framework_runtime(image, self.settings.runtimes_dir)
+            settings["script"] = self._script_code(region, container, runtime, workspace, log_path)
+        else:
+            runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
         settings_file = directory / "server.json"
         settings_file.write_text(json.dumps(settings))
         job = JobProcess(ENDPOINT_ENTRY, (str(settings_file),), log_path, runtime)

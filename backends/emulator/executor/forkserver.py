@@ -44,9 +44,18 @@ def main(preload: list[str]) -> None:
         _send(out, {"id": request["id"], "pid": pid})
     with _write_lock:
         for pid in _children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            signal_job(pid, signal.SIGKILL)
     os._exit(0)
+
+
+def signal_job(pid: int, signum: int) -> None:
+    """Signal a job: its whole process group when it leads one (a script-mode job runs the user's script as
+    its child, in the group it made), else the process alone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+        else:
+            os.kill(pid, signum)
 
 
 def _reap(out: Any) -> None:

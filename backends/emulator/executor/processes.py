@@ -12,7 +12,6 @@ runtime's site-packages and the `backends` package only.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
@@ -24,10 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..runtimes import Runtime
+from ..runtimes.catalog import XGBOOST_RUNNER_MODULES
 from ..runtimes.runner_env import runner_environment, runner_path
-
-# Modules the server imports once; every job process is forked with them loaded.
-PRELOAD = ["backends.emulator.algorithms.xgboost.entry", "backends.emulator.executor.transform_entry"]
+from .forkserver import signal_job
 
 
 class ForkServer:
@@ -64,8 +62,10 @@ class ForkServer:
     def _ensure_running(self) -> IO[str]:
         if self._process is None or self._process.poll() is not None:
             python, env, cwd = self._interpreter()
+            # Modules the server imports once; every job process is forked with them loaded.
+            preload = self._runtime.spec.runner_modules if self._runtime is not None else XGBOOST_RUNNER_MODULES
             self._process = subprocess.Popen(
-                [python, "-m", "backends.emulator.executor.forkserver", *PRELOAD],
+                [python, "-m", "backends.emulator.executor.forkserver", *preload],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env, cwd=cwd,
             )
             threading.Thread(target=self._read, args=(self._process,), name="forkserver-reader", daemon=True).start()
@@ -169,8 +169,7 @@ class JobProcess:
     def _signal(self, signum: int) -> None:
         self._started_event.wait(10)
         if self._pid is not None and self._code is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signum)
+            signal_job(self._pid, signum)
 
     def _started(self, pid: int) -> None:
         self._pid = pid

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..algorithms.images import resolve_image
-from ..runtimes import runtime_noting_fallback
+from ..algorithms.images import AlgorithmImage, resolve_image
+from ..runtimes import Runtime, RuntimeStore, runtime_noting_fallback
 from ..sagemaker import status
 from ..sagemaker.metrics import final_metrics
 from .artifacts import pack_model
@@ -20,6 +22,7 @@ from .cloudwatch import LogShipper
 from .docker_runner import DockerCli, require_docker, start_training_container
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, upload_file
+from .script_code import REQUIREMENTS, RequirementsError, fetch_source, hyperparameter, requirements_layer
 from .supervision import JobSlot, Supervised, supervise
 from .workspace import TrainingWorkspace
 
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRAINING_ENTRY = "backends.emulator.algorithms.xgboost.entry:run_training_job"
+SCRIPT_TRAINING_ENTRY = "backends.emulator.frameworks.script_training:run_script_training"
 MAX_FAILURE_REASON = 1024
 INTERNAL_ERROR = "InternalServerError: We encountered an internal error. Please try again."
 
@@ -91,7 +95,7 @@ class TrainingRun:
                 self._check_stop()
                 self._advance("Training", status.TRAINING)
                 deadline = started + job["StoppingCondition"]["MaxRuntimeInSeconds"]
-                code = self._train(image.version if image else None, docker, job, deadline, shipper)
+                code = self._train(image, docker, job, deadline, shipper)
                 if self._stop.is_set():
                     raise _Stopped
                 if code != 0:
@@ -106,6 +110,9 @@ class TrainingRun:
             self._stopped(started, shipper)
         except DataError as exc:
             self._fail(f"ClientError: {exc}", started, shipper)
+        except RequirementsError as exc:
+            self.workspace.failure.write_text(str(exc))
+            self._fail(f"AlgorithmError: {exc}", started, shipper)
         except Exception:
             log.exception("training job %s failed inside the emulator", self.name)
             self._fail(INTERNAL_ERROR, started, shipper)
@@ -126,11 +133,14 @@ class TrainingRun:
             download(s3, objects, self.workspace.channel(channel["ChannelName"]))
             self._check_stop()
 
-    def _train(self, version: str | None, docker: DockerCli | None, job: dict[str, Any], deadline: float,
+    def _train(self, image: AlgorithmImage | None, docker: DockerCli | None, job: dict[str, Any], deadline: float,
                shipper: LogShipper) -> int:
         process: Supervised
-        if docker is None:
+        if image is not None and image.script_mode_only:
+            process = self._start_script(image, job)
+        elif docker is None:
             runtime = None
+            version = image.version if image is not None else None
             if version is not None:
                 runtime = runtime_noting_fallback(version, self.workspace.log, self.settings.runtimes_dir)
             process = JobProcess(TRAINING_ENTRY, (self.workspace.opt_ml, version), self.workspace.log, runtime)
@@ -140,11 +150,38 @@ class TrainingRun:
                                             self.settings.poll_seconds, self.settings.ship_logs_every)
         return code
 
+    def _start_script(self, image: AlgorithmImage, job: dict[str, Any]) -> JobProcess:
+        """The user's script, run by the sagemaker-training toolkit in the framework image's runtime."""
+        runtime = framework_runtime(image, self.settings.runtimes_dir)
+        hyperparameters = job.get("HyperParameters", {})
+        layer = None
+        submitted = hyperparameter(hyperparameters, "sagemaker_submit_directory")
+        if submitted is not None and submitted.startswith("s3://"):
+            # The toolkit downloads the source itself; here only its requirements are looked at, to make the layer.
+            source = self.workspace.root / "source"
+            fetch_source(self.clients.s3(self.region), submitted, source)
+            layer = requirements_layer(runtime, source / REQUIREMENTS, self.workspace.log)
+            shutil.rmtree(source, ignore_errors=True)
+        settings = {"endpoint_url": self.clients.endpoint_url, "region": self.region, "job_name": self.name,
+                    "runtime": runtime.spec.image_version, "layer": str(layer) if layer else None,
+                    "environment": job.get("Environment") or {}}
+        settings_file = self.workspace.root / "script.json"
+        settings_file.write_text(json.dumps(settings))
+        return JobProcess(SCRIPT_TRAINING_ENTRY, (self.workspace.opt_ml, settings_file), self.workspace.log, runtime)
+
     def _upload_model(self, job: dict[str, Any]) -> None:
         archive = self.workspace.root / "model.tar.gz"
         pack_model(self.workspace.model, archive)
-        upload_file(self.clients.s3(self.region), archive, job["ModelArtifacts"]["S3ModelArtifacts"])
+        model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+        upload_file(self.clients.s3(self.region), archive, model_uri)
         archive.unlink()
+        output_data = self.workspace.output / "data"
+        if output_data.is_dir() and any(output_data.iterdir()):
+            # What the algorithm left in /opt/ml/output/data, beside the model, as SageMaker packs it.
+            archive = self.workspace.root / "output.tar.gz"
+            pack_model(output_data, archive)
+            upload_file(self.clients.s3(self.region), archive, model_uri.rsplit("/", 1)[0] + "/output.tar.gz")
+            archive.unlink()
 
     # -- endings --------------------------------------------------------------------------------------
 
@@ -205,3 +242,15 @@ class TrainingRun:
 
     def _slot(self) -> JobSlot:
         return JobSlot(self._slots, self._stop, _Stopped)
+
+
+def framework_runtime(image: AlgorithmImage, runtimes_dir: Path | None) -> Runtime:
+    """The installed runtime of a framework image; without one, the job fails saying how to install it (a user's
+    script needs the image's framework and the toolkit: the emulator's own environment has neither)."""
+    runtime = RuntimeStore(runtimes_dir).find(image.runtime_key)
+    if runtime is None:
+        raise DataError(
+            f"The {image.algorithm} {image.version} image runs the user's script in the emulator's "
+            f"{image.runtime_key} runtime, which is not installed. Install it with `harness runtimes install "
+            f"{image.runtime_key}` (or the image URI).")
+    return runtime

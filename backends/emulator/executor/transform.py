@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..algorithms.images import resolve_image
+from ..algorithms.images import AlgorithmImage, resolve_image
 from ..runtimes import runtime_noting_fallback
 from .artifacts import UnsafeArchive, unpack_model
 from .clients import AwsClients
@@ -21,8 +21,9 @@ from .docker_runner import require_docker
 from .docker_serving import run_container_transform
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, split_uri, upload_file
+from .script_code import RequirementsError, serving_code
 from .supervision import JobSlot, supervise
-from .training import INTERNAL_ERROR, RunSettings
+from .training import INTERNAL_ERROR, RunSettings, framework_runtime
 from .workspace import safe_join
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,7 @@ class TransformRun:
                 (self.root / "request.json").write_text(json.dumps(job))
                 (self.root / "inputs.json").write_text(json.dumps(relatives))
                 if image is not None:
-                    runtime = runtime_noting_fallback(image.version, self.root / "job.log", self.settings.runtimes_dir)
-                    process = JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), self.root / "job.log",
-                                         runtime)
+                    process = self._start_model_process(image, container)
                     supervise(process, self._stop, None, shipper, self.settings.stop_grace_seconds,
                               self.settings.poll_seconds, self.settings.ship_logs_every)
                 elif docker is not None:
@@ -97,6 +96,8 @@ class TransformRun:
             self._end(shipper, "Stopped")
         except (DataError, UnsafeArchive) as exc:
             self._end(shipper, "Failed", FailureReason=f"ClientError: {exc}"[:1024])
+        except RequirementsError as exc:
+            self._end(shipper, "Failed", FailureReason=f"AlgorithmError: {exc}"[:1024])
         except Exception:
             log.exception("transform job %s failed inside the emulator", self.name)
             self._end(shipper, "Failed", FailureReason=INTERNAL_ERROR)
@@ -104,6 +105,20 @@ class TransformRun:
             if not self.settings.keep_inputs:
                 shutil.rmtree(self.root / "input", ignore_errors=True)
                 shutil.rmtree(self.root / "output", ignore_errors=True)
+
+    def _start_model_process(self, image: AlgorithmImage, container: dict[str, Any]) -> JobProcess:
+        """The model's process: the built-in algorithm's, or the user's inference script in the framework image's
+        runtime."""
+        log_path = self.root / "job.log"
+        if not image.script_mode_only:
+            runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
+            return JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), log_path, runtime)
+        runtime = framework_runtime(image, self.settings.runtimes_dir)
+        script = serving_code(self.clients.s3(self.region), container.get("Environment") or {}, runtime, self.root,
+                              log_path)
+        (self.root / "script.json").write_text(json.dumps(script))
+        return JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version, str(self.root / "script.json")),
+                          log_path, runtime)
 
     def _create_workspace(self) -> None:
         if self.root.exists():

@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
-from ..algorithms.xgboost import serving
-from ..algorithms.xgboost.log import CONTAINER_ROOT
-from ..algorithms.xgboost.tracebacks import container_traceback
-from ..algorithms.xgboost.versions import VERSIONS, get_version
+from ..inference_app import Predictor
 from ..transform.batching import payload_bytes
 from ..transform.pipeline import TransformSettings
 from ..transform.settings import BatchStrategy, SplitType
@@ -34,27 +32,39 @@ log = logging.getLogger("transform")
 WORKERS_VARIABLE = "SAGEMAKER_MODEL_SERVER_WORKERS"
 
 
-def run_transform_job(workspace: str, version: str) -> int:
-    """Transform every object listed in `inputs.json`; 0 if all succeeded. Never raises."""
+def run_transform_job(workspace: str, version: str, script: str | None = None) -> int:
+    """Transform every object listed in `inputs.json`; 0 if all succeeded. Never raises.
+
+    `version` is the built-in image's version; `script`, for a framework image, the file of the user's inference
+    script settings (code_dir, program, layer): its functions answer instead.
+    """
     root = Path(workspace)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(levelname)s] %(message)s")
     try:
         request = json.loads((root / "request.json").read_text())
         relatives: list[str] = json.loads((root / "inputs.json").read_text())
         settings = TransformSettings.from_request(request)
-        model = serving.load_model(root / "model", version)
+        predictor = _predictor(root, version, script, request)
+        model = predictor.load()
     except Exception as exc:
-        _write_failure(root, f"Unable to load model: {exc}", exc, version)
+        _write_failure(root, f"Unable to load model: {exc}", exc, version, script is not None)
         return 1
     concurrency = request.get("MaxConcurrentTransforms") or os.cpu_count() or 1
     try:
         server_workers = _server_workers(request)
     except ValueError as exc:
-        _write_failure(root, f"The model server did not start: {exc}", exc, version)
+        _write_failure(root, f"The model server did not start: {exc}", exc, version, script is not None)
         return 1
 
     def invoke(payload: bytes) -> bytes:
-        result = serving.predict(model, payload, settings.content_type, settings.accept, batch=True)
+        try:
+            result = predictor.predict(model, payload, settings.content_type, settings.accept)
+        except Exception as exc:
+            if script is None:
+                raise
+            # The framework container's server error: its traceback in the log, a 500 to the platform.
+            traceback.print_exc()
+            raise InvocationError(f"Model server answered 500: {type(exc).__name__}: {exc}") from None
         if result.status != 200:
             raise InvocationError(f"Model server answered {result.status}: "
                                   f"{result.body.decode('utf-8', errors='replace')[:500]}")
@@ -70,6 +80,21 @@ def run_transform_job(workspace: str, version: str) -> int:
             many = pool.invoke_many if settings.batch_strategy is BatchStrategy.SINGLE_RECORD else None
             failures = transform_inputs(root, relatives, settings, pool.invoke, concurrency, invoke_many=many)
     return 1 if failures else 0
+
+
+def _predictor(root: Path, version: str, script: str | None, request: dict[str, Any]) -> Predictor[Any]:
+    if script is not None:
+        from ..frameworks.script_serving import ScriptPredictor, read_settings
+
+        # The model's and the job's Environment are the container's (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT ...).
+        container = (request.get("ModelSnapshot") or [{}])[0]
+        environment = {**(container.get("Environment") or {}), **(request.get("Environment") or {})}
+        os.environ.update({str(k): str(v) for k, v in environment.items()})
+        found = read_settings(script)
+        return ScriptPredictor(found["code_dir"], str(root / "model"), found["program"], found.get("layer"))
+    from ..algorithms.xgboost.wsgi import DEFAULT_MAX_CONTENT_LENGTH, XGBoostPredictor
+
+    return XGBoostPredictor(root / "model", version, batch=True, max_content_length=DEFAULT_MAX_CONTENT_LENGTH)
 
 
 def _server_workers(request: dict[str, Any]) -> int:
@@ -104,7 +129,15 @@ def _worker_count(root: Path, relatives: list[str], settings: TransformSettings,
     return workers if largest > limit else 1
 
 
-def _write_failure(root: Path, message: str, error: BaseException, version: str) -> None:
+def _write_failure(root: Path, message: str, error: BaseException, version: str, script: bool) -> None:
+    if script:
+        traceback.print_exception(type(error), error, error.__traceback__)
+        (root / "failure").write_text(message)
+        return
+    from ..algorithms.xgboost.log import CONTAINER_ROOT
+    from ..algorithms.xgboost.tracebacks import container_traceback
+    from ..algorithms.xgboost.versions import VERSIONS, get_version
+
     # The traceback as the container's model server would log it (its module paths, never this emulator's);
     # the container's model directory is /opt/ml/model: name it so rather than this workspace.
     try:

@@ -1,4 +1,7 @@
-"""What a runtime holds for each image version: the XGBoost release the image pins and an interpreter for it.
+"""What a runtime holds for each image: the framework release the image pins and an interpreter for it.
+
+XGBoost runtimes are named by the built-in image's version ("1.7-1"); SKLearn framework runtimes by
+"sklearn-<version>" ("sklearn-1.2-1"). The XGBoost part:
 
 The release comes from `versions.py` (read from each image's Dockerfile), except where the release that
 Dockerfile names cannot run on a Python this machine has; `note` says so where that happens. The other
@@ -31,19 +34,31 @@ DEFAULT_PYTHON = "3.11"
 _FORMAT_NAMES = {ModelFormat.PICKLE: "pickle", ModelFormat.JSON: "binary", ModelFormat.UBJSON: "UBJSON"}
 
 
+# Modules a runtime must import for the emulator to run its jobs (its warm process server preloads them).
+XGBOOST_RUNNER_MODULES = ("backends.emulator.algorithms.xgboost.entry", "backends.emulator.executor.transform_entry")
+SCRIPT_RUNNER_MODULES = ("backends.emulator.frameworks.script_training", "backends.emulator.frameworks.script_serving",
+                         "backends.emulator.executor.transform_entry")
+
+
 @dataclass(frozen=True)
 class RuntimeSpec:
-    image_version: str
-    xgboost_release: str  # what the image runs, e.g. "1.7.4"
+    image_version: str  # the runtime's name: "1.7-1", "sklearn-1.2-1"
+    release: str  # the framework release the image runs, e.g. XGBoost "1.7.4", scikit-learn "1.2.1"
     pip_release: str  # what is installed: the same, or the nearest release on PyPI
     python: str  # "3.11"
     requirements: tuple[str, ...]
     artifact_format: str
     note: str | None = None
+    framework: str = "xgboost"  # the importable module whose __version__ must be pip_release
+    runner_modules: tuple[str, ...] = XGBOOST_RUNNER_MODULES
 
     @property
     def package(self) -> str:
         return self.requirements[0].split("==")[0]
+
+    @property
+    def framework_name(self) -> str:
+        return {"xgboost": "XGBoost", "sklearn": "scikit-learn"}[self.framework]
 
 
 def _release_tuple(release: str) -> tuple[int, ...]:
@@ -58,7 +73,7 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
         note = f"XGBoost {rules.xgboost_release} is on PyPI as {pip_release}"
     return RuntimeSpec(
         image_version=rules.key,
-        xgboost_release=rules.xgboost_release,
+        release=rules.xgboost_release,
         pip_release=pip_release,
         python=_PYTHON.get(rules.xgboost_release, DEFAULT_PYTHON),
         requirements=(f"{package}=={pip_release}", *COMMON_REQUIREMENTS),
@@ -67,7 +82,30 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
     )
 
 
+# The SKLearn framework images' pins, from each version's Dockerfile and requirements.txt in
+# aws/sagemaker-scikit-learn-container: Python, scikit-learn, numpy/scipy/pandas, and the sagemaker-training
+# toolkit that runs the user's script (with the boto3, protobuf and gevent it is pinned with). 1.4-2's image
+# patches sagemaker-containers for Python 3.10; the runtimes do not install sagemaker-containers (the toolkit's
+# own `train` runs the script: see frameworks/script_training.py).
+_SKLEARN = {
+    "1.0-1": ("3.8", "1.0.2", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3", "sagemaker-training==4.7.4")),
+    "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3", "sagemaker-training==4.8.0")),
+    "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3", "sagemaker-training==4.8.0")),
+}
+_SKLEARN_COMMON = ("boto3==1.28.57", "protobuf==3.20.2", "psutil==5.9.8", "retrying==1.3.3", "six==1.16.0")
+
+
+def _sklearn_spec(version: str) -> RuntimeSpec:
+    python, release, pins = _SKLEARN[version]
+    return RuntimeSpec(
+        image_version=f"sklearn-{version}", release=release, pip_release=release, python=python,
+        requirements=(f"scikit-learn=={release}", *pins, *_SKLEARN_COMMON), artifact_format="the script's own",
+        framework="sklearn", runner_modules=SCRIPT_RUNNER_MODULES,
+    )
+
+
 CATALOG: dict[str, RuntimeSpec] = {key: _spec(rules) for key, rules in VERSIONS.items()}
+CATALOG.update({f"sklearn-{version}": _sklearn_spec(version) for version in _SKLEARN})
 
 
 def runtime_spec(image_version: str) -> RuntimeSpec:

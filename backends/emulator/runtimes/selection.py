@@ -31,11 +31,11 @@ def fallback_note(image_version: str) -> str | None:
     """None when the emulator's own XGBoost is the image's release (nothing to say)."""
     spec = CATALOG.get(image_version)
     installed = emulator_xgboost()
-    if spec is None or installed in (spec.xgboost_release, spec.pip_release):
+    if spec is None or spec.framework != "xgboost" or installed in (spec.release, spec.pip_release):
         return None
     return (
         f"NOTE (sagemaker-harness): no runtime for image version {image_version} is installed, so this job runs on "
-        f"XGBoost {installed} instead of the image's XGBoost {spec.xgboost_release}: its model and predictions may "
+        f"XGBoost {installed} instead of the image's XGBoost {spec.release}: its model and predictions may "
         f"differ from the real container's. Install the runtime with `harness runtimes install {image_version}`."
     )
 

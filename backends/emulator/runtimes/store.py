@@ -30,8 +30,6 @@ from .runner_env import runner_environment, runner_path
 ENV_VAR = "HARNESS_RUNTIMES_DIR"
 MANIFEST = "runtime.json"
 INSTALL_LOG = "install.log"
-# Modules a runtime must import for the emulator to run jobs in it (the warm process server preloads them).
-RUNNER_MODULES = ("backends.emulator.algorithms.xgboost.entry", "backends.emulator.executor.transform_entry")
 _PIP_TIMEOUT_SECONDS = 1800  # a source build (XGBoost 0.72) takes minutes on two cores
 
 
@@ -70,6 +68,11 @@ class Runtime:
     @property
     def xgboost_version(self) -> str:
         return str(self.manifest["xgboost"])
+
+    @property
+    def release(self) -> str:
+        """The framework release installed (XGBoost's, or scikit-learn's)."""
+        return str(self.manifest.get("release") or self.manifest["xgboost"])
 
     @property
     def identity(self) -> str:
@@ -142,7 +145,7 @@ class RuntimeStore:
                 raise
             manifest["install_seconds"] = round(time.monotonic() - started, 1)
             _write_manifest(path, manifest)
-            say(f"{image_version}: XGBoost {manifest['xgboost']} on Python {manifest['python']}, "
+            say(f"{image_version}: {spec.framework_name} {manifest['release']} on Python {manifest['python']}, "
                 f"{manifest['size_bytes'] / 1e6:.0f} MB, {manifest['install_seconds']:.0f} s")
             return Runtime(spec, path, manifest)
 
@@ -169,12 +172,15 @@ class RuntimeStore:
               "--progress-bar", "off", *spec.requirements], log, f"{spec.image_version}: pip install")
         say(f"{spec.image_version}: checking that the runner code imports there")
         report = self._check(venv_python, log, spec)
-        if report["xgboost"] != spec.pip_release:
-            raise RuntimeInstallError(f"{spec.image_version}: the environment has XGBoost {report['xgboost']}, "
-                                      f"expected {spec.pip_release}")
+        if report["release"] != spec.pip_release:
+            raise RuntimeInstallError(f"{spec.image_version}: the environment has {spec.framework_name} "
+                                      f"{report['release']}, expected {spec.pip_release}")
+        manifest = {"xgboost": report["release"]} if spec.framework == "xgboost" else {}
         return {
+            **manifest,
             "image_version": spec.image_version,
-            "xgboost": report["xgboost"],
+            "framework": spec.framework,
+            "release": report["release"],
             "python": report["python"],
             "interpreter": str(python),
             "requirements": list(spec.requirements),
@@ -187,10 +193,10 @@ class RuntimeStore:
         script = (
             "import importlib, json, platform, sys\n"
             "from importlib import metadata\n"
-            f"for name in {list(RUNNER_MODULES)!r}: importlib.import_module(name)\n"
-            "import xgboost\n"
+            f"for name in {list(spec.runner_modules)!r}: importlib.import_module(name)\n"
+            f"import {spec.framework} as framework\n"
             "packages = {d.metadata['Name']: d.version for d in metadata.distributions()}\n"
-            "print(json.dumps({'xgboost': xgboost.__version__, 'python': platform.python_version(),"
+            "print(json.dumps({'release': framework.__version__, 'python': platform.python_version(),"
             " 'packages': packages}))\n"
         )
         output = _run([str(venv_python), "-c", script], log, f"{spec.image_version}: importing the runner code",

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from ...inference_app import InvocationResult
 from . import library
 from .content_types import DataFormat, split_media_type
 from .model_files import load_pickled_booster, load_xgboost_booster
@@ -65,13 +66,6 @@ class LoadedModel:
     @property
     def num_features(self) -> int:
         return library.num_features(self.booster)
-
-
-@dataclass(frozen=True)
-class InvocationResult:
-    status: int
-    body: bytes
-    mimetype: str
 
 
 def load_model(model_dir: Path | str, version: str | ContainerVersion = DEFAULT_VERSION) -> LoadedModel:
