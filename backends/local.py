@@ -125,6 +125,10 @@ class LocalBackend(Backend):
 
     def image_uri(self, framework: str = "xgboost", version: str = "1") -> str:
         """The region's XGBoost image, which must already be in the Docker engine (see the module notes)."""
+        if framework != "xgboost":
+            raise BackendUnavailable(f"local mode runs the {framework} framework image only from Docker, and "
+                                     "`harness images build` makes XGBoost images only so far; run script mode on "
+                                     "the emulator (the default backend) or on SageMaker")
         uri = super().image_uri(framework, version)
         if uri not in self._images_present:
             problem = image_problem(uri)

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from backends import BACKENDS, BackendUnavailable, create_backend
+from backends.emulator.algorithms.images import SKLEARN_VERSIONS
 
 from .endpoints_cli import endpoints, invoke
 from .images_cli import images
@@ -27,6 +28,7 @@ from .workflow import Reporter
 
 console = Console(stderr=True)
 DEFAULT_PORT = 8765
+DEFAULT_PREFIX = "boston-xgboost-LL"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +94,7 @@ def _interrupt(signum: int, frame: object) -> None:
               help="Override a hyperparameter (repeatable), e.g. --hp num_round=50.")
 @click.option("--image-version", default="1", show_default=True,
               help="XGBoost image version: 1 (the seed's legacy image), 0.90-1 ... 1.7-1, 3.0-5.")
-@click.option("--prefix", default="boston-xgboost-LL", show_default=True, help="S3 key prefix for the run.")
+@click.option("--prefix", default=DEFAULT_PREFIX, show_default=True, help="S3 key prefix for the run.")
 @click.option("--output", "output_dir", default="out", show_default=True, type=click.Path(path_type=Path),
               help="Where the plot and predictions are written.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the train/test split.")
@@ -104,9 +106,17 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option("--deploy", is_flag=True,
               help="Also deploy the model to a real-time endpoint, invoke it with the test set, check its answers "
                    "equal the batch transform's, and delete it.")
+@click.option("--script", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Script mode: train (and serve) with your own scikit-learn script on the SKLearn framework image "
+                   "instead of the built-in XGBoost; --hp values become its arguments. Example: "
+                   "examples/sklearn_boston/train.py.")
+@click.option("--requirements", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A requirements.txt installed before the --script runs.")
+@click.option("--framework-version", default="1.2-1", show_default=True, type=click.Choice(SKLEARN_VERSIONS),
+              help="SKLearn framework image version of --script.")
 def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str, str], image_version: str,
         prefix: str, output_dir: Path, seed: int, region: str | None, role: str | None, endpoint: str | None,
-        quiet: bool, deploy: bool) -> None:
+        quiet: bool, deploy: bool, script: Path | None, requirements: Path | None, framework_version: str) -> None:
     """Run the reference workflow: split, upload, train, create model, batch transform, evaluate, plot (and with
     --deploy: deploy, invoke, delete)."""
     from fixtures.datasets import DATASETS, load, load_csv
@@ -124,9 +134,15 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
             features, labels = load_csv(dataset, label)
         except (OSError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
-    options = WorkflowOptions(prefix=prefix, hyperparameters={**SEED_HYPERPARAMETERS, **hyperparameters},
-                              image_version=image_version, output_dir=output_dir, split_seed=seed,
-                              data_dir=output_dir / "data", deploy=deploy)
+    if requirements is not None and script is None:
+        raise click.UsageError("--requirements goes with --script")
+    if script is not None and prefix == DEFAULT_PREFIX:
+        prefix = "boston-sklearn-script"
+    options = WorkflowOptions(prefix=prefix, image_version=image_version, output_dir=output_dir, split_seed=seed,
+                              data_dir=output_dir / "data", deploy=deploy, script=script, requirements=requirements,
+                              framework_version=framework_version,
+                              hyperparameters=dict(hyperparameters) if script is not None
+                              else {**SEED_HYPERPARAMETERS, **hyperparameters})
     target = _start_backend(backend, region, role=role, endpoint=endpoint)
     try:
         console.print(f"[bold]sagemaker-harness[/] reference workflow on [bold cyan]{target.describe()}[/]")

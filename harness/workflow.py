@@ -9,7 +9,10 @@ clients, image, role, bucket and instance type come from the backend.
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import shutil
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +52,16 @@ class WorkflowOptions:
     batch_strategy: str = "MultiRecord"
     keep_data: bool = False
     deploy: bool = False  # also deploy the model to a real-time endpoint, invoke it with the test set, delete it
+    # Script mode: the user's training (and inference) script on the SKLearn framework image, instead of the
+    # built-in XGBoost; `hyperparameters` are then the script's arguments.
+    script: Path | None = None
+    requirements: Path | None = None
+    framework_version: str = "1.2-1"
+
+    @property
+    def stem(self) -> str:
+        """What job names start with: the dataset and the algorithm, as the seed names them."""
+        return "boston-sklearn" if self.script is not None else "boston-xgboost"
 
 
 @dataclass
@@ -101,6 +114,14 @@ class Reporter:
         """A job changed status."""
 
 
+def _decoded(value: str) -> Any:
+    """A --hp value as the SDK user would have written it in Python: 300 or 0.1 as numbers, words as strings."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def job_suffix() -> str:
     """The seed's timestamp suffix, with milliseconds so two runs in one second do not collide."""
     now = datetime.now(timezone.utc)
@@ -149,13 +170,15 @@ class Workflow:
 
     def train(self, train_uri: str, validation_uri: str | None) -> dict[str, Any]:
         """Create the training job and follow its logs until it ends; returns its final Describe."""
-        name = f"boston-xgboost-{job_suffix()}"
+        name = f"{self.options.stem}-{job_suffix()}"
+        hyperparameters = self.options.hyperparameters
+        if self.options.script is not None:
+            hyperparameters = self._script_hyperparameters(name)
         config = TrainingConfig(
-            job_name=name, image=self.backend.image_uri("xgboost", self.options.image_version),
-            role=self.backend.role_arn(),
+            job_name=name, image=self._image(), role=self.backend.role_arn(),
             output_path=f"s3://{self.backend.default_bucket()}/{self.options.prefix}/output",
             train_uri=train_uri, validation_uri=validation_uri,
-            hyperparameters=self.options.hyperparameters, instance_type=self.backend.instance_type,
+            hyperparameters=hyperparameters, instance_type=self.backend.instance_type,
         )
         sagemaker = self.backend.client("sagemaker")
         sagemaker.create_training_job(**training_job_request(config))
@@ -168,20 +191,26 @@ class Workflow:
     def create_model(self, training: dict[str, Any]) -> str:
         name = f"{training['TrainingJobName']}-model"
         # SDK local mode's Describe carries no TrainingImage: the image is then the one this workflow trains with.
-        image = training.get("AlgorithmSpecification", {}).get("TrainingImage") or self.backend.image_uri(
-            "xgboost", self.options.image_version)
-        request = model_request(name, image,
-                                training["ModelArtifacts"]["S3ModelArtifacts"], self.backend.role_arn())
+        image = training.get("AlgorithmSpecification", {}).get("TrainingImage") or self._image()
+        environment = None
+        if self.options.script is not None:
+            # What the SDK's SKLearn model sets: the same script serves, from the source the job trained with.
+            hyperparameters = training["HyperParameters"]
+            environment = {"SAGEMAKER_PROGRAM": self.options.script.name,
+                           "SAGEMAKER_SUBMIT_DIRECTORY": json.loads(hyperparameters["sagemaker_submit_directory"]),
+                           "SAGEMAKER_CONTAINER_LOG_LEVEL": "20", "SAGEMAKER_REGION": self.backend.region}
+        request = model_request(name, image, training["ModelArtifacts"]["S3ModelArtifacts"], self.backend.role_arn(),
+                                environment)
         self.backend.client("sagemaker").create_model(**request)
         return name
 
     def transform(self, model_name: str, test_uri: str) -> dict[str, Any]:
-        name = f"boston-xgboost-batch-transform-{job_suffix()}"
+        name = f"{self.options.stem}-batch-transform-{job_suffix()}"
         config = TransformConfig(
             job_name=name, model_name=model_name, input_uri=test_uri, output_path=self._transform_output(),
             instance_type=self.backend.instance_type, max_payload_mb=self.options.max_payload_mb,
             max_concurrent_transforms=self.options.max_concurrent_transforms,
-            batch_strategy=self.options.batch_strategy,
+            batch_strategy=self.options.batch_strategy, accept=self._accept(),
         )
         sagemaker = self.backend.client("sagemaker")
         sagemaker.create_transform_job(**transform_job_request(config))
@@ -214,7 +243,7 @@ class Workflow:
 
     def deploy(self, model_name: str) -> str:
         """Create the endpoint configuration and the endpoint, and wait for it to be InService."""
-        name = f"boston-xgboost-endpoint-{job_suffix()}"[:63]
+        name = f"{self.options.stem}-endpoint-{job_suffix()}"[:63]
         sagemaker = self.backend.client("sagemaker")
         sagemaker.create_endpoint_config(**endpoint_config_request(name, model_name, self.backend.instance_type))
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
@@ -232,7 +261,9 @@ class Workflow:
         predictions: list[str] = []
         for start in range(0, len(rows), INVOKE_ROWS):
             body = "\n".join(rows[start:start + INVOKE_ROWS]) + "\n"
-            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
+            accept = self._accept()
+            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body,
+                                             **({"Accept": accept} if accept else {}))
             text = answer["Body"].read().decode()
             # Older images join a real-time CSV answer with commas, newer ones write a line per row.
             predictions.extend(value for line in text.splitlines() for value in line.split(",") if value)
@@ -265,7 +296,7 @@ class Workflow:
     def run(self, features: pd.DataFrame, label: pd.Series) -> WorkflowResult:
         # Resolve the image before any work: a backend that cannot run it (SDK local mode without the image in
         # Docker) says so at once, as a BackendUnavailable.
-        self.backend.image_uri("xgboost", self.options.image_version)
+        self._image()
         split = self._timed("split", lambda: self.split(features, label))
         paths = self._timed("write CSVs", lambda: self.write_csvs(split))
         uris = self._timed("upload", lambda: self.upload(paths))
@@ -285,6 +316,34 @@ class Workflow:
         )
 
     # -- helpers ---------------------------------------------------------------------------------------
+
+    def _image(self) -> str:
+        if self.options.script is not None:
+            return self.backend.image_uri("sklearn", self.options.framework_version)
+        return self.backend.image_uri("xgboost", self.options.image_version)
+
+    def _accept(self) -> str | None:
+        # The framework container answers JSON unless asked otherwise; the evaluation reads a prediction per line.
+        return "text/csv" if self.options.script is not None else None
+
+    def _script_hyperparameters(self, job_name: str) -> dict[str, str]:
+        """Upload the script (and requirements.txt) as sourcedir.tar.gz; the hyperparameters the SDK's SKLearn
+        estimator sends with it: every value JSON-encoded, and the sagemaker_* keys naming the script."""
+        script = self.options.script
+        assert script is not None
+        bucket = self.backend.default_bucket()
+        key = f"{self.options.prefix}/{job_name}/source/sourcedir.tar.gz"
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            archive.add(script, arcname=script.name)
+            if self.options.requirements is not None:
+                archive.add(self.options.requirements, arcname="requirements.txt")
+        self.backend.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        values: dict[str, Any] = {name: _decoded(value) for name, value in self.options.hyperparameters.items()}
+        values.update({"sagemaker_submit_directory": f"s3://{bucket}/{key}", "sagemaker_program": script.name,
+                       "sagemaker_container_log_level": 20, "sagemaker_job_name": job_name,
+                       "sagemaker_region": self.backend.region})
+        return {name: json.dumps(value) for name, value in values.items()}
 
     def _timed(self, name: str, step: Callable[[], Any]) -> Any:
         with self.reporter.step(name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -190,10 +191,11 @@ def booster_from_artifact(s3: Any, uri: str) -> Any:
     return booster
 
 
-def serve(state: Path, port: int) -> subprocess.Popen[bytes]:
-    """`harness serve` in its own process, returned once it listens."""
+def serve(state: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`harness serve` in its own process (with `env` added to this one's), returned once it listens."""
     process = subprocess.Popen([sys.executable, "-m", "harness", "serve", "--port", str(port), "--state-dir",
-                                str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                str(state)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while time.time() < deadline:

@@ -13,7 +13,7 @@ Routes, as the containers' Flask apps have them:
 
 A Content-Type header is the answer's mimetype with `; charset=utf-8` added for text types, as Flask writes it.
 The model is loaded once per process (`load`), which the model server calls in each worker before it accepts
-requests. The application holds no other state, so any WSGI server can run it. Kept compatible with Python 3.8+
+requests. The application holds no other state, so any WSGI server can run it. Kept compatible with Python 3.9+
 (runtimes' interpreters): it imports nothing of any framework.
 """
 

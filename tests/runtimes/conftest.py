@@ -9,15 +9,14 @@ the ones named.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from backends.emulator.runtimes import Runtime, RuntimeInstallError, RuntimeStore
+from backends.emulator.runtimes import Runtime, RuntimeStore
 from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import make_client
+from tests.runtimes.helpers import RUNTIMES_DIR, installed_runtime
 
-RUNTIMES_DIR = Path(__file__).resolve().parents[2] / ".runtimes"
 DEFAULT_VERSIONS = ["1.7-1"]
 # Image versions whose runtime installs on this machine's Pythons (see backends/emulator/runtimes/catalog.py).
 ALL_VERSIONS = ["1", "0.90-1", "0.90-2", "1.0-1", "1.2-1", "1.2-2", "1.3-1", "1.5-1", "1.7-1", "3.0-5", "3.2-0"]
@@ -59,11 +58,8 @@ def runtime_store() -> RuntimeStore:
 
 
 @pytest.fixture(scope="session")
-def runtime(runtime_store: RuntimeStore, runtime_version: str) -> Runtime:
-    try:
-        return runtime_store.install(runtime_version)
-    except RuntimeInstallError as exc:
-        pytest.fail(f"the {runtime_version} runtime could not be installed: {exc}", pytrace=False)
+def runtime(runtime_version: str) -> Runtime:
+    return installed_runtime(runtime_version)
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from backends.emulator.algorithms.images import image_uri
-from backends.emulator.runtimes import Runtime
+from backends.emulator.runtimes import Runtime, RuntimeInstallError, RuntimeStore
 from backends.emulator.runtimes.runner_env import runner_environment, runner_path
 from harness.requests import TrainingConfig, TransformConfig, model_request, training_job_request, transform_job_request
 from tests.conftest import REGION, ROLE, TRAINING_LOGS, TRANSFORM_LOGS, job_log, wait_training, wait_transform
 
+RUNTIMES_DIR = Path(__file__).resolve().parents[2] / ".runtimes"
 DIRECT = Path(__file__).with_name("direct_xgboost.py")
 CONTAINER_MODEL = Path(__file__).with_name("container_model.py")
 
@@ -62,6 +65,14 @@ def direct_predictions(runtime: Runtime, directory: Path, files: dict[str, bytes
                "test": str(paths["test"]), "hyperparameters": hyperparameters}
     lines: list[str] = run_in_runtime(runtime, [str(DIRECT), json.dumps(request)])
     return lines
+
+
+def installed_runtime(name: str) -> Runtime:
+    """The runtime `name` from `.runtimes/`, installed on first use; the test fails (not skips) if it cannot be."""
+    try:
+        return RuntimeStore(RUNTIMES_DIR).install(name)
+    except RuntimeInstallError as exc:
+        pytest.fail(f"the {name} runtime could not be installed: {exc}", pytrace=False)
 
 
 def run_in_runtime(runtime: Runtime, arguments: list[str]) -> Any:

@@ -20,11 +20,18 @@ from typing import Any
 import pytest
 
 from backends.emulator.algorithms.images import image_uri
-from backends.emulator.runtimes import Runtime, RuntimeInstallError, RuntimeStore
+from backends.emulator.runtimes import Runtime
 from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import ROLE, boston_frames, make_client, wait_training, wait_transform
-from tests.runtimes.conftest import BUCKET, RUNTIMES_DIR
-from tests.runtimes.helpers import csv_bytes, run_in_runtime, training_log, transform_log
+from tests.runtimes.conftest import BUCKET
+from tests.runtimes.helpers import (
+    RUNTIMES_DIR,
+    csv_bytes,
+    installed_runtime,
+    run_in_runtime,
+    training_log,
+    transform_log,
+)
 
 SKLEARN = image_uri("us-east-1", "sklearn", "1.2-1")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sklearn_boston" / "train.py"
@@ -37,10 +44,7 @@ METRICS = [{"Name": "validation:rmse", "Regex": r"validation:rmse=([0-9.]+)"},
 
 @pytest.fixture(scope="module")
 def sklearn_runtime() -> Runtime:
-    try:
-        return RuntimeStore(RUNTIMES_DIR).install("sklearn-1.2-1")
-    except RuntimeInstallError as exc:
-        pytest.fail(f"the sklearn-1.2-1 runtime could not be installed: {exc}", pytrace=False)
+    return installed_runtime("sklearn-1.2-1")
 
 
 def source_archive(files: dict[str, bytes]) -> bytes:
@@ -349,3 +353,64 @@ def test_without_its_runtime_a_framework_image_fails_saying_how_to_install_it(tm
     assert description["FailureReason"] == (
         "ClientError: The sklearn 1.2-1 image runs the user's script in the emulator's sklearn-1.2-1 runtime, "
         "which is not installed. Install it with `harness runtimes install sklearn-1.2-1` (or the image URI).")
+
+
+def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
+        sklearn_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+    from sklearn.model_selection import train_test_split
+
+    from fixtures.datasets import load
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_RUNTIMES_DIR", str(RUNTIMES_DIR))
+    monkeypatch.chdir(tmp_path)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"{REQUIREMENT}\n")
+    result = CliRunner().invoke(main, ["run", "--script", str(EXAMPLE), "--requirements", str(requirements),
+                                       "--hp", "n_estimators=60", "--hp", "max_depth=2", "--deploy", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\d+ predictions = batch transform", result.output), result.output
+    served = [float(line.split(",")[1]) for line in (tmp_path / "out" / "predictions.csv").read_text().split()[1:]]
+
+    # The same split as the workflow's (seeded), written as it writes it; the example's own training code run
+    # directly in scikit-learn 1.2.1, with the same arguments.
+    features, label = load("boston")
+    x_train, x_test, y_train, _ = train_test_split(features, label, test_size=0.33, random_state=0)
+    x_train, _, y_train, _ = train_test_split(x_train, y_train, test_size=0.33, random_state=0)
+    (tmp_path / "train").mkdir()
+    import pandas as pd
+
+    pd.concat([y_train, x_train], axis=1).to_csv(tmp_path / "train" / "train.csv", header=False, index=False)
+    x_test.to_csv(tmp_path / "test.csv", header=False, index=False)
+    direct = run_in_runtime(sklearn_runtime, ["-c", (
+        "import json, os, sys, pandas as pd\n"
+        f"os.environ['SM_CHANNEL_TRAIN'] = {str(tmp_path / 'train')!r}\n"
+        f"sys.path.insert(0, {str(EXAMPLE.parent)!r})\n"
+        "import train\n"
+        "from sklearn.ensemble import GradientBoostingRegressor\n"
+        "features, label = train.read_channel('train')\n"
+        "model = GradientBoostingRegressor(n_estimators=60, learning_rate=0.05, max_depth=2, random_state=0)\n"
+        "model.fit(features, label)\n"
+        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
+        "print(json.dumps(model.predict(rows).tolist()))\n")])
+    assert served == direct
+
+
+def test_xgboost_framework_mode_is_refused_in_one_clear_line(rt_clients: dict[str, Any]) -> None:
+    rt_clients["s3"].put_object(Bucket=BUCKET, Key="xgb-script/train/train.csv", Body=b"1,2\n")
+    rt_clients["sagemaker"].create_training_job(
+        TrainingJobName="xgb-script", RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": image_uri("us-east-1", "xgboost", "1.7-1"),
+                                "TrainingInputMode": "File"},
+        HyperParameters=sdk_hyperparameters(f"s3://{BUCKET}/xgb-script/sourcedir.tar.gz", num_round=3),
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/xgb-script/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/xgb-script/output"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600})
+    description = wait_training(rt_clients["sagemaker"], "xgb-script", timeout=60)
+    assert description["TrainingJobStatus"] == "Failed"
+    assert description["FailureReason"].startswith(
+        "ClientError: XGBoost framework mode (the sagemaker_program hyperparameter on the XGBoost image) is not "
+        "supported by the emulator yet")

@@ -139,11 +139,18 @@ def test_runtimes_are_named_by_image_uri_as_code_names_images(tmp_path: Path) ->
     # image_uri_config/xgboost.json: 683313688378 in us-east-1, 246618743249 in us-west-2; xgboost:1 is legacy).
     uris = ["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
             "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.5-1-cpu-py3",
-            "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1", "1.7-1"]
+            "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1", "1.7-1",
+            # sagemaker.image_uris.retrieve("sklearn", region, "1.2-1"): same accounts (image_uri_config/sklearn.json).
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3", "sklearn-1.2-1"]
     result = CliRunner().invoke(main, ["runtimes", "remove", "--dir", str(tmp_path), *uris])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == ["1.7-1: not installed", "1.5-1: not installed", "1: not installed"]
-    for refused in ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    assert result.output.splitlines() == ["1.7-1: not installed", "1.5-1: not installed", "1: not installed",
+                                          "sklearn-1.2-1: not installed", "sklearn-1.4-2: not installed"]
+    for refused in ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.0-1-cpu-py3",
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
                     "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"):
         result = CliRunner().invoke(main, ["runtimes", "install", "--dir", str(tmp_path), refused])
         assert result.exit_code == 2

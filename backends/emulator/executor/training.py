@@ -87,6 +87,12 @@ class TrainingRun:
                 # Any other image runs in Docker; without Docker the job fails here with a ClientError saying so.
                 docker = require_docker(image_uri or str(job["AlgorithmSpecification"]), "runs") if image is None \
                     else None
+                if image is not None and not image.script_mode_only and "sagemaker_program" in job.get(
+                        "HyperParameters", {}):
+                    raise DataError(
+                        "XGBoost framework mode (the sagemaker_program hyperparameter on the XGBoost image) is not "
+                        "supported by the emulator yet; run the script on the SKLearn framework image "
+                        "(sagemaker-scikit-learn:1.2-1-cpu-py3), or the built-in algorithm without sagemaker_program.")
                 self.workspace.write_config(job)
                 self._check_stop()
                 started = time.time()

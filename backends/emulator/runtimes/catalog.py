@@ -86,9 +86,9 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
 # aws/sagemaker-scikit-learn-container: Python, scikit-learn, numpy/scipy/pandas, and the sagemaker-training
 # toolkit that runs the user's script (with the boto3, protobuf and gevent it is pinned with). 1.4-2's image
 # patches sagemaker-containers for Python 3.10; the runtimes do not install sagemaker-containers (the toolkit's
-# own `train` runs the script: see frameworks/script_training.py).
+# own `train` runs the script: see frameworks/script_training.py). 1.0-1 (Python 3.8) is not offered: the runner
+# code needs Python 3.9 or later.
 _SKLEARN = {
-    "1.0-1": ("3.8", "1.0.2", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3", "sagemaker-training==4.7.4")),
     "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3", "sagemaker-training==4.8.0")),
     "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3", "sagemaker-training==4.8.0")),
 }
