@@ -22,7 +22,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check harness backends fixtures tests bench
+	$(BIN)/ruff check harness backends fixtures tests bench examples
 	$(BIN)/mypy
 
 ## serve: the emulator as one local AWS endpoint

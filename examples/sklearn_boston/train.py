@@ -43,10 +43,10 @@ def main():
                                       max_depth=args.max_depth, subsample=args.subsample,
                                       random_state=args.random_state)
     model.fit(features, label)
-    print("train:rmse=%.5f" % rmse(model, features, label))
+    print(f"train:rmse={rmse(model, features, label):.5f}")
     if "SM_CHANNEL_VALIDATION" in os.environ:
         features, label = read_channel("validation")
-        print("validation:rmse=%.5f" % rmse(model, features, label))
+        print(f"validation:rmse={rmse(model, features, label):.5f}")
     joblib.dump(model, os.path.join(args.model_dir, MODEL_FILE))
 
 

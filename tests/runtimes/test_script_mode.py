@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from backends.emulator.algorithms.images import image_uri
-from backends.emulator.runtimes import Runtime
+from backends.emulator.runtimes import Runtime, RuntimeStore
 from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import ROLE, boston_frames, make_client, wait_training, wait_transform
 from tests.runtimes.conftest import BUCKET
@@ -66,14 +66,14 @@ def sdk_hyperparameters(submit: str, **user: Any) -> dict[str, str]:
 
 
 def start_script_job(clients: dict[str, Any], name: str, files: dict[str, bytes], channels: dict[str, bytes],
-                     **user: Any) -> None:
+                     image: str = SKLEARN, **user: Any) -> None:
     s3, sagemaker = clients["s3"], clients["sagemaker"]
     s3.put_object(Bucket=BUCKET, Key=f"{name}/source/sourcedir.tar.gz", Body=source_archive(files))
     for channel, body in channels.items():
         s3.put_object(Bucket=BUCKET, Key=f"{name}/{channel}/{channel}.csv", Body=body)
     sagemaker.create_training_job(
         TrainingJobName=name, RoleArn=ROLE,
-        AlgorithmSpecification={"TrainingImage": SKLEARN, "TrainingInputMode": "File", "MetricDefinitions": METRICS},
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File", "MetricDefinitions": METRICS},
         HyperParameters=sdk_hyperparameters(f"s3://{BUCKET}/{name}/source/sourcedir.tar.gz", **user),
         InputDataConfig=[{"ChannelName": channel, "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{name}/{channel}/",
@@ -397,20 +397,71 @@ def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
     assert served == direct
 
 
-def test_xgboost_framework_mode_is_refused_in_one_clear_line(rt_clients: dict[str, Any]) -> None:
-    rt_clients["s3"].put_object(Bucket=BUCKET, Key="xgb-script/train/train.csv", Body=b"1,2\n")
-    rt_clients["sagemaker"].create_training_job(
-        TrainingJobName="xgb-script", RoleArn=ROLE,
-        AlgorithmSpecification={"TrainingImage": image_uri("us-east-1", "xgboost", "1.7-1"),
-                                "TrainingInputMode": "File"},
-        HyperParameters=sdk_hyperparameters(f"s3://{BUCKET}/xgb-script/sourcedir.tar.gz", num_round=3),
-        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/xgb-script/train/"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/xgb-script/output"},
-        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
-        StoppingCondition={"MaxRuntimeInSeconds": 600})
-    description = wait_training(rt_clients["sagemaker"], "xgb-script", timeout=60)
-    assert description["TrainingJobStatus"] == "Failed"
-    assert description["FailureReason"].startswith(
-        "ClientError: XGBoost framework mode (the sagemaker_program hyperparameter on the XGBoost image) is not "
-        "supported by the emulator yet")
+XGBOOST_SCRIPT = b'''import argparse, os
+import pandas as pd
+import xgboost as xgb
+
+
+def model_fn(model_dir):
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(model_dir, "model.json"))
+    return booster
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--num_round", type=int)
+    parser.add_argument("--max_depth", type=int)
+    args = parser.parse_args()
+    data = pd.read_csv(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), header=None)
+    train = xgb.DMatrix(data.iloc[:, 1:].to_numpy(), label=data.iloc[:, 0].to_numpy())
+    booster = xgb.train({"max_depth": args.max_depth, "eta": 0.3, "objective": "reg:squarederror"}, train,
+                        num_boost_round=args.num_round, evals=[(train, "train")])
+    print("xgboost", xgb.__version__)
+    booster.save_model(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"))
+'''
+
+
+def test_xgboost_framework_mode_trains_and_serves_the_script_on_the_images_release(
+        rt_clients: dict[str, Any], tmp_path: Path) -> None:
+    runtime = installed_runtime("1.7-1")
+    if not (runtime.python.parent / "train").exists():  # installed before the toolkit was part of it
+        runtime = RuntimeStore(RUNTIMES_DIR).install("1.7-1", force=True)
+    xgboost_image = image_uri("us-east-1", "xgboost", "1.7-1")
+    channels, test_features = boston_channels()
+    s3, sagemaker = rt_clients["s3"], rt_clients["sagemaker"]
+    start_script_job(rt_clients, "xgb-script", {"train.py": XGBOOST_SCRIPT}, {"train": channels["train"]},
+                     image=xgboost_image, num_round=25, max_depth=4)
+    description = wait_training(sagemaker, "xgb-script", timeout=300)
+    log = "\n".join(training_log(rt_clients, "xgb-script"))
+    assert description["TrainingJobStatus"] == "Completed", (description.get("FailureReason"), log[-2000:])
+    # The image's release ran the script (CloudWatch writes its tabs as #011, as SageMaker's log does).
+    assert "xgboost 1.7.4" in log and "[24]#011train-rmse:" in log
+    assert re.search(r"\S+/python train\.py --max_depth 4 --num_round 25\n", log)
+
+    submit = json.loads(description["HyperParameters"]["sagemaker_submit_directory"])
+    sagemaker.create_model(ModelName="xgb-script", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": xgboost_image, "ModelDataUrl": description["ModelArtifacts"]["S3ModelArtifacts"],
+        "Environment": {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": submit}})
+    s3.put_object(Bucket=BUCKET, Key="xgb-script/in/test.csv", Body=csv_bytes(test_features))
+    sagemaker.create_transform_job(
+        TransformJobName="xgb-script", ModelName="xgb-script",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/xgb-script/in/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/xgb-script/out/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    transform = wait_transform(sagemaker, "xgb-script", timeout=120)
+    assert transform["TransformJobStatus"] == "Completed", (transform.get("FailureReason"),
+                                                            transform_log(rt_clients, "xgb-script")[-30:])
+    served = json.loads(s3.get_object(Bucket=BUCKET, Key="xgb-script/out/test.csv.out")["Body"].read())
+    # The XGBoost 1.7.4 of the image, called directly on the model the script saved.
+    read_member(s3, description["ModelArtifacts"]["S3ModelArtifacts"], "model.json", tmp_path)
+    (tmp_path / "test.csv").write_bytes(csv_bytes(test_features))
+    direct = run_in_runtime(runtime, ["-c", (
+        "import json, pandas as pd, xgboost as xgb\n"
+        "booster = xgb.Booster()\n"
+        f"booster.load_model({str(tmp_path / 'model.json')!r})\n"
+        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
+        "print(json.dumps(booster.predict(xgb.DMatrix(rows)).tolist()))\n")])
+    assert len(served) == len(test_features) and served == direct

@@ -79,8 +79,7 @@ def _application(settings: dict[str, Any]) -> InferenceApp[Any]:
     if script is not None:
         from ..frameworks.script_serving import ScriptPredictor
 
-        predictor = ScriptPredictor(script["code_dir"], settings["model_dir"], script["program"], script.get("layer"))
-        return InferenceApp(predictor, DEFAULT_MAX_CONTENT_LENGTH)
+        return InferenceApp(ScriptPredictor.from_settings(script, settings["model_dir"]), DEFAULT_MAX_CONTENT_LENGTH)
     from ..algorithms.xgboost.container import max_content_length
     from ..algorithms.xgboost.wsgi import InferenceApp as XGBoostApp
 

@@ -46,7 +46,7 @@ from .instance_protocol import decode, encode, read_frame, worker_count
 from .invocations import Answer, Invocation
 from .processes import JobProcess
 from .s3_transfer import DataError, split_uri
-from .script_code import RequirementsError, serving_code
+from .script_code import RequirementsError, serves_script, serving_code
 from .supervision import Supervised
 from .training import RunSettings, framework_runtime
 
@@ -490,7 +490,7 @@ class EndpointFleet:
         settings = {"model_dir": str(workspace / "model"), "version": image.version, "socket": socket_path,
                     "environment": container.get("Environment") or {}}
         runtime: Runtime | None
-        if image.script_mode_only:
+        if serves_script(image, container.get("Environment") or {}):
             runtime = framework_runtime(image, self.settings.runtimes_dir)
             settings["script"] = self._script_code(region, container, runtime, workspace, log_path)
         else:

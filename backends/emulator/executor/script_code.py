@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..algorithms.images import AlgorithmImage
 from ..runtimes import Runtime
 from ..runtimes.store import locked
 from .artifacts import UnsafeArchive, unpack_model
@@ -35,6 +36,18 @@ _PIP_TIMEOUT_SECONDS = 1800
 
 class RequirementsError(Exception):
     """pip could not install the requirements: the text is the toolkit's InstallRequirementsError."""
+
+
+def trains_script(image: AlgorithmImage | None, hyperparameters: dict[str, Any]) -> bool:
+    """A training job runs the user's script: on a framework image always, on the XGBoost image when
+    `sagemaker_program` names one (the container's framework mode)."""
+    return image is not None and (image.script_mode_only or "sagemaker_program" in hyperparameters)
+
+
+def serves_script(image: AlgorithmImage | None, environment: dict[str, Any]) -> bool:
+    """A model is served by the user's inference script: on a framework image always, on the XGBoost image when
+    its Environment has `SAGEMAKER_PROGRAM`."""
+    return image is not None and (image.script_mode_only or "SAGEMAKER_PROGRAM" in environment)
 
 
 def hyperparameter(hyperparameters: dict[str, Any], name: str) -> str | None:
@@ -144,4 +157,5 @@ def serving_code(s3: Any, environment: dict[str, Any], runtime: Runtime, directo
     code = directory / "code"
     fetch_source(s3, str(submitted), code)
     layer = requirements_layer(runtime, code / REQUIREMENTS, log)
-    return {"code_dir": str(code), "program": str(program), "layer": str(layer) if layer else None}
+    return {"code_dir": str(code), "program": str(program), "layer": str(layer) if layer else None,
+            "framework": runtime.spec.framework, "version": runtime.spec.image_version}

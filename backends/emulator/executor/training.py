@@ -22,7 +22,14 @@ from .cloudwatch import LogShipper
 from .docker_runner import DockerCli, require_docker, start_training_container
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, upload_file
-from .script_code import REQUIREMENTS, RequirementsError, fetch_source, hyperparameter, requirements_layer
+from .script_code import (
+    REQUIREMENTS,
+    RequirementsError,
+    fetch_source,
+    hyperparameter,
+    requirements_layer,
+    trains_script,
+)
 from .supervision import JobSlot, Supervised, supervise
 from .workspace import TrainingWorkspace
 
@@ -87,12 +94,6 @@ class TrainingRun:
                 # Any other image runs in Docker; without Docker the job fails here with a ClientError saying so.
                 docker = require_docker(image_uri or str(job["AlgorithmSpecification"]), "runs") if image is None \
                     else None
-                if image is not None and not image.script_mode_only and "sagemaker_program" in job.get(
-                        "HyperParameters", {}):
-                    raise DataError(
-                        "XGBoost framework mode (the sagemaker_program hyperparameter on the XGBoost image) is not "
-                        "supported by the emulator yet; run the script on the SKLearn framework image "
-                        "(sagemaker-scikit-learn:1.2-1-cpu-py3), or the built-in algorithm without sagemaker_program.")
                 self.workspace.write_config(job)
                 self._check_stop()
                 started = time.time()
@@ -142,7 +143,7 @@ class TrainingRun:
     def _train(self, image: AlgorithmImage | None, docker: DockerCli | None, job: dict[str, Any], deadline: float,
                shipper: LogShipper) -> int:
         process: Supervised
-        if image is not None and image.script_mode_only:
+        if image is not None and trains_script(image, job.get("HyperParameters", {})):
             process = self._start_script(image, job)
         elif docker is None:
             runtime = None
@@ -251,12 +252,16 @@ class TrainingRun:
 
 
 def framework_runtime(image: AlgorithmImage, runtimes_dir: Path | None) -> Runtime:
-    """The installed runtime of a framework image; without one, the job fails saying how to install it (a user's
-    script needs the image's framework and the toolkit: the emulator's own environment has neither)."""
+    """The installed runtime that runs a user's script for `image`; without one, the job fails saying how to install
+    it (a user's script needs the image's framework and the toolkit: the emulator's own environment has neither)."""
     runtime = RuntimeStore(runtimes_dir).find(image.runtime_key)
     if runtime is None:
         raise DataError(
             f"The {image.algorithm} {image.version} image runs the user's script in the emulator's "
             f"{image.runtime_key} runtime, which is not installed. Install it with `harness runtimes install "
             f"{image.runtime_key}` (or the image URI).")
+    if not (runtime.python.parent / "train").exists():
+        raise DataError(
+            f"The emulator's {image.runtime_key} runtime was installed without the sagemaker-training toolkit that "
+            f"runs the user's script. Reinstall it with `harness runtimes install --force {image.runtime_key}`.")
     return runtime

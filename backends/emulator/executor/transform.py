@@ -21,7 +21,7 @@ from .docker_runner import require_docker
 from .docker_serving import run_container_transform
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, split_uri, upload_file
-from .script_code import RequirementsError, serving_code
+from .script_code import RequirementsError, serves_script, serving_code
 from .supervision import JobSlot, supervise
 from .training import INTERNAL_ERROR, RunSettings, framework_runtime
 from .workspace import safe_join
@@ -110,7 +110,7 @@ class TransformRun:
         """The model's process: the built-in algorithm's, or the user's inference script in the framework image's
         runtime."""
         log_path = self.root / "job.log"
-        if not image.script_mode_only:
+        if not serves_script(image, container.get("Environment") or {}):
             runtime = runtime_noting_fallback(image.version, log_path, self.settings.runtimes_dir)
             return JobProcess(TRANSFORM_ENTRY, (str(self.root), image.version), log_path, runtime)
         runtime = framework_runtime(image, self.settings.runtimes_dir)

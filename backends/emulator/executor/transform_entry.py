@@ -90,8 +90,7 @@ def _predictor(root: Path, version: str, script: str | None, request: dict[str, 
         container = (request.get("ModelSnapshot") or [{}])[0]
         environment = {**(container.get("Environment") or {}), **(request.get("Environment") or {})}
         os.environ.update({str(k): str(v) for k, v in environment.items()})
-        found = read_settings(script)
-        return ScriptPredictor(found["code_dir"], str(root / "model"), found["program"], found.get("layer"))
+        return ScriptPredictor.from_settings(read_settings(script), str(root / "model"))
     from ..algorithms.xgboost.wsgi import DEFAULT_MAX_CONTENT_LENGTH, XGBoostPredictor
 
     return XGBoostPredictor(root / "model", version, batch=True, max_content_length=DEFAULT_MAX_CONTENT_LENGTH)

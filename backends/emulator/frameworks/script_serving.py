@@ -1,8 +1,8 @@
-"""Script-mode serving inside a framework runtime: the user's inference functions, the SKLearn container's way.
+"""Script-mode serving inside a runtime: the user's inference functions, the framework container's way.
 
-The SKLearn framework container imports the module `SAGEMAKER_PROGRAM` names (from the code of
-`SAGEMAKER_SUBMIT_DIRECTORY`, already fetched into `code_dir`, its requirements in the layer on `sys.path`) and
-looks up, by name:
+The SKLearn framework container (and the XGBoost container in framework mode) imports the module that
+`SAGEMAKER_PROGRAM` names (from the code of `SAGEMAKER_SUBMIT_DIRECTORY`, already fetched into `code_dir`, its
+requirements in the layer on `sys.path`) and looks up, by name:
 
 * `model_fn(model_dir)`: required; the container has no default and fails with its own message;
 * `input_fn(body, content_type)`: default decodes `application/json`, `text/csv` and `application/x-npy` into
@@ -12,6 +12,10 @@ looks up, by name:
   `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`, else `application/json`;
 * `transform_fn(model, body, content_type, accept)`: replaces the three above (the container refuses both);
 * `execution_parameters_fn()`: when defined, answers `GET /execution-parameters`.
+
+The XGBoost container's defaults differ in two: `input_fn` makes an `xgboost.DMatrix` of `text/csv` or
+`text/libsvm` (the built-in algorithm's parsing), and `predict_fn` is `model.predict(dmatrix,
+validate_features=False)`.
 
 An answer may be `(body, content_type)`. An unsupported Content-Type or Accept is a 500, as in the container: its
 default functions are wrapped so that their "unsupported format" error escapes as a server error, not a 415.
@@ -57,12 +61,23 @@ def module_name(program: str) -> str:
 class ScriptPredictor:
     """A `Predictor` (see inference_app) over the user's inference functions."""
 
-    def __init__(self, code_dir: str, model_dir: str, program: str, layer: str | None = None) -> None:
+    def __init__(self, code_dir: str, model_dir: str, program: str, layer: str | None = None,
+                 framework: str = "sklearn", version: str | None = None) -> None:
         self.code_dir = code_dir
         self.model_dir = model_dir
         self.program = program
         self.layer = layer
         self._functions: dict[str, Callable[..., Any]] | None = None
+        self._defaults: dict[str, Callable[..., Any]] = {
+            "input_fn": default_input_fn, "predict_fn": default_predict_fn, "output_fn": default_output_fn}
+        if framework == "xgboost":
+            self._defaults.update(input_fn=xgboost_input_fn(version or "1.7-1"), predict_fn=xgboost_predict_fn)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], model_dir: str) -> ScriptPredictor:
+        """From what `executor/script_code.serving_code` wrote."""
+        return cls(settings["code_dir"], model_dir, settings["program"], settings.get("layer"),
+                   settings.get("framework", "sklearn"), settings.get("version"))
 
     def functions(self) -> dict[str, Callable[..., Any]]:
         if self._functions is None:
@@ -101,9 +116,9 @@ class ScriptPredictor:
         if "transform_fn" in functions:
             result = functions["transform_fn"](model, payload, content_type, accept)
         else:
-            data = functions.get("input_fn", default_input_fn)(payload, content_type)
-            prediction = functions.get("predict_fn", default_predict_fn)(data, model)
-            result = functions.get("output_fn", default_output_fn)(prediction, accept)
+            data = functions.get("input_fn", self._defaults["input_fn"])(payload, content_type)
+            prediction = functions.get("predict_fn", self._defaults["predict_fn"])(data, model)
+            result = functions.get("output_fn", self._defaults["output_fn"])(prediction, accept)
         body, mimetype = result if isinstance(result, tuple) else (result, accept)
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -144,6 +159,23 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
         np.save(buffer, array)
         return buffer.getvalue(), NPY
     raise UnsupportedFormatError(accept)
+
+
+def xgboost_input_fn(version: str) -> Callable[[bytes | str, str], Any]:
+    """The XGBoost container's default: a DMatrix, parsed as the built-in algorithm parses requests."""
+    from ..algorithms.xgboost.payloads import parse_payload
+    from ..algorithms.xgboost.versions import get_version
+
+    rules = get_version(version)
+
+    def input_fn(body: bytes | str, content_type: str) -> Any:
+        return parse_payload(body if isinstance(body, bytes) else body.encode(), content_type, rules)[0]
+
+    return input_fn
+
+
+def xgboost_predict_fn(data: Any, model: Any) -> Any:
+    return model.predict(data, validate_features=False)
 
 
 def read_settings(path: str) -> dict[str, Any]:

@@ -6,8 +6,8 @@ XGBoost runtimes are named by the built-in image's version ("1.7-1"); SKLearn fr
 The release comes from `versions.py` (read from each image's Dockerfile), except where the release that
 Dockerfile names cannot run on a Python this machine has; `note` says so where that happens. The other
 pins are the same everywhere: numpy 1.x (XGBoost < 2 calls numpy APIs that numpy 2 removed), scipy (which
-every XGBoost release requires) and scikit-learn (the container computes accuracy, f1, ... with it). pandas
-is not installed: the runner code only uses it, when present, to parse large CSV payloads faster.
+every XGBoost release requires) and scikit-learn (the container computes accuracy, f1, ... with it). For script
+mode each also gets the training toolkit and pandas (`extras`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from ..algorithms.xgboost.versions import VERSIONS, ContainerVersion, ModelForma
 
 # One set of pins that installs from wheels on Python 3.9 and 3.11 and works with every XGBoost from 0.72.
 COMMON_REQUIREMENTS = ("numpy==1.26.4", "scipy==1.11.4", "scikit-learn==1.3.2")
+# The training toolkit that runs a user's script (XGBoost framework mode, the SKLearn images), at the release the
+# SKLearn images pin; its protobuf pin is the toolkit's own limit (<= 3.20.3).
+TOOLKIT = ("sagemaker-training==4.8.0", "protobuf==3.20.2")
+# The XGBoost images hold pandas, which users' scripts read their CSV channels with (the images pin 1.x releases;
+# 1.5.3, the last, has wheels for both Pythons and numpy 1.26). The built-in algorithm then parses large CSV
+# payloads with it too, to the same values (see payloads.py).
+SCRIPT_PANDAS = "pandas==1.5.3"
 
 # XGBoost's CPU-only distribution exists from 2.1.1; older releases come as one `xgboost` wheel.
 _CPU_PACKAGE_FROM = (2, 1, 1)
@@ -51,6 +58,9 @@ class RuntimeSpec:
     note: str | None = None
     framework: str = "xgboost"  # the importable module whose __version__ must be pip_release
     runner_modules: tuple[str, ...] = XGBOOST_RUNNER_MODULES
+    # Installed after `requirements`, and not part of what makes an installed runtime up to date: a runtime
+    # installed before they were added still runs the built-in algorithm (script mode asks for a reinstall).
+    extras: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:
@@ -79,6 +89,7 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
         requirements=(f"{package}=={pip_release}", *COMMON_REQUIREMENTS),
         artifact_format=_FORMAT_NAMES[rules.model_format],
         note=note,
+        extras=(*TOOLKIT, SCRIPT_PANDAS),
     )
 
 
@@ -89,10 +100,10 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
 # own `train` runs the script: see frameworks/script_training.py). 1.0-1 (Python 3.8) is not offered: the runner
 # code needs Python 3.9 or later.
 _SKLEARN = {
-    "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3", "sagemaker-training==4.8.0")),
-    "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3", "sagemaker-training==4.8.0")),
+    "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3")),
+    "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3")),
 }
-_SKLEARN_COMMON = ("boto3==1.28.57", "protobuf==3.20.2", "psutil==5.9.8", "retrying==1.3.3", "six==1.16.0")
+_SKLEARN_COMMON = (*TOOLKIT, "boto3==1.28.57", "psutil==5.9.8", "retrying==1.3.3", "six==1.16.0")
 
 
 def _sklearn_spec(version: str) -> RuntimeSpec:

@@ -170,6 +170,10 @@ class RuntimeStore:
         say(f"{spec.image_version}: installing {' '.join(spec.requirements)}")
         _run([str(venv_python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
               "--progress-bar", "off", *spec.requirements], log, f"{spec.image_version}: pip install")
+        if spec.extras:
+            say(f"{spec.image_version}: installing {' '.join(spec.extras)} (for script mode)")
+            _run([str(venv_python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+                  "--progress-bar", "off", *spec.extras], log, f"{spec.image_version}: pip install (script mode)")
         say(f"{spec.image_version}: checking that the runner code imports there")
         report = self._check(venv_python, log, spec)
         if report["release"] != spec.pip_release:
@@ -184,6 +188,7 @@ class RuntimeStore:
             "python": report["python"],
             "interpreter": str(python),
             "requirements": list(spec.requirements),
+            "extras": list(spec.extras),
             "packages": report["packages"],
             "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "size_bytes": _size(venv),
