@@ -134,11 +134,22 @@ def measure_job(sampler: TreeSampler, work: Callable[[], tuple[float, _T]]) -> t
 
 def run_transform_job(sagemaker: Any, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     """CreateTransformJob and wait: (seconds from just before the call to the recorded end, the job)."""
-    name = request["TransformJobName"]
+    return _run_job(sagemaker, "transform", request)
+
+
+def run_training_job(sagemaker: Any, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """CreateTrainingJob and wait: (seconds from just before the call to the recorded end, the job)."""
+    return _run_job(sagemaker, "training", request)
+
+
+def _run_job(sagemaker: Any, kind: str, request: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    noun = kind.capitalize()
+    name = request[f"{noun}JobName"]
     start = time.time()
-    sagemaker.create_transform_job(**request)
-    job = wait_for(lambda: sagemaker.describe_transform_job(TransformJobName=name), "TransformJobStatus")
-    return job["TransformEndTime"].timestamp() - start, job
+    getattr(sagemaker, f"create_{kind}_job")(**request)
+    job = wait_for(lambda: getattr(sagemaker, f"describe_{kind}_job")(**{f"{noun}JobName": name}),
+                   f"{noun}JobStatus")
+    return job[f"{noun}EndTime"].timestamp() - start, job
 
 
 def wait_for(describe: Callable[[], dict[str, Any]], status_key: str) -> dict[str, Any]:

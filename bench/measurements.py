@@ -83,3 +83,23 @@ class TuningRun:
     def added_per_child(self) -> float:
         """Wall time the emulator adds per child over bare training at the same parallelism."""
         return (self.emulator.seconds - self.bare_parallel.seconds) / self.jobs if self.jobs else float("nan")
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """One repetition of script mode: a training job of the example script and a batch transform through its
+    inference functions, and the same script and `model.predict` run bare in the runtime's interpreter."""
+
+    training: Phase  # CreateTrainingJob until the TrainingEndTime the emulator recorded
+    transform: Phase  # CreateTransformJob until its TransformEndTime
+    bare_training: float  # seconds: `python train.py` in the runtime, start to exit
+    bare_predict: float  # seconds: a process of the runtime loading model.joblib, reading test.csv, predicting
+    bare_predict_after_imports: float  # ... of which after its imports (loading, reading, predicting)
+
+    @property
+    def added_training(self) -> float:
+        return self.training.seconds - self.bare_training
+
+    @property
+    def added_transform(self) -> float:
+        return self.transform.seconds - self.bare_predict

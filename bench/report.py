@@ -7,8 +7,9 @@ smoke test checks each is there and finite. `figures()` also counts the answers 
 sides (`*.differing_*`).
 
 Each part of the benchmark is a section of the document: the main table first (no heading of its own), then
-`## Hyperparameter tuning`. Each section says on what machine and when it was measured, so that a run of some
-parts (`--only`) can keep the other sections of the previous document (`markdown(results, previous)`).
+`## Hyperparameter tuning` and `## Script mode`. Each section says on what machine and when it was measured, so
+that a run of some parts (`--only`) can keep the other sections of the previous document
+(`markdown(results, previous)`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any, Literal
 
 from .emulator_side import POLL_SECONDS
 from .endpoint import CONCURRENCY, INSTANCE_TYPE, ROWS_PER_REQUEST
-from .measurements import BareRun, EmulatorRun, EndpointRun, StrategyRun, TuningRun
+from .measurements import BareRun, EmulatorRun, EndpointRun, ScriptRun, StrategyRun, TuningRun
 from .runner import MainResults, Results
+from .script_mode import EXAMPLE, FRAMEWORK_VERSION, METRIC, METRIC_REGEX, N_ESTIMATORS, ScriptResults
 from .served_model import TRAINING_ROWS
 from .settings import PARTS
 from .stats import Summary, percentile, ratio
@@ -107,8 +109,19 @@ TUNING_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tuning.cpu": ("tuning job: CPU time (bare: one after another)", _BOTH),
     "tuning.added_per_child": ("tuning job: wall time added per child (against bare, as many at once)", _EMULATOR),
 }
-ROWS = {**MAIN_ROWS, **TUNING_ROWS}
+SCRIPT_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "script.training.seconds": ("script-mode training job: wall time (bare: `python train.py` in the runtime)", _BOTH),
+    "script.transform.seconds": ("batch transform through the inference script: wall time (bare: a process "
+                                 "predicting with model.joblib)", _BOTH),
+    "script.training.added": ("training job: wall time the emulator adds (emulator - bare, per repetition)",
+                              _EMULATOR),
+    "script.transform.added": ("batch transform: wall time the emulator adds (emulator - bare, per repetition)",
+                               _EMULATOR),
+}
+ROWS = {**MAIN_ROWS, **TUNING_ROWS, **SCRIPT_ROWS}
 TUNING_HEADING = "## Hyperparameter tuning"
+SCRIPT_HEADING = "## Script mode"
+_HEADINGS = {TUNING_HEADING: "tuning", SCRIPT_HEADING: "script"}  # the sections with a heading, by part
 
 
 def _cell_figures(rows: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
@@ -119,6 +132,7 @@ def _cell_figures(rows: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, ..
 PART_FIGURES: dict[str, tuple[str, ...]] = {
     "main": _cell_figures(MAIN_ROWS) + tuple(f"training_steps.{step}.emulator" for step in TRAINING_STEPS),
     "tuning": _cell_figures(TUNING_ROWS),
+    "script": _cell_figures(SCRIPT_ROWS),
 }
 FIGURES = tuple(name for part in PARTS for name in PART_FIGURES[part])
 
@@ -231,6 +245,20 @@ def tuning_rows(results: TuningResults) -> list[Row]:
     ]
 
 
+def script_rows(results: ScriptResults) -> list[Row]:
+    def summary(pick: Callable[[ScriptRun], float]) -> Summary:
+        return Summary.of([pick(run) for run in results.runs])
+
+    return [
+        _row("script.training.seconds", "seconds", summary(lambda r: r.bare_training),
+             summary(lambda r: r.training.seconds)),
+        _row("script.transform.seconds", "seconds", summary(lambda r: r.bare_predict),
+             summary(lambda r: r.transform.seconds)),
+        _row("script.training.added", "seconds", None, summary(lambda r: r.added_training)),
+        _row("script.transform.added", "seconds", None, summary(lambda r: r.added_transform)),
+    ]
+
+
 def step_summaries(results: MainResults) -> dict[str, Summary]:
     return {step: Summary.of([run.training_steps.get(step, math.nan) for run in results.emulator])
             for step in TRAINING_STEPS}
@@ -239,7 +267,7 @@ def step_summaries(results: MainResults) -> dict[str, Summary]:
 def figures(results: Results) -> dict[str, Any]:
     """The figures of the parts the run measured."""
     out: dict[str, Any] = {}
-    main, tuning = results.main, results.tuning
+    main, tuning, script = results.main, results.tuning, results.script
     if main is not None:
         for row in main_rows(main):
             out.update(row.figures())
@@ -257,6 +285,12 @@ def figures(results: Results) -> dict[str, Any]:
         out["tuning.compared_objectives"] = tuning.compared
         out["tuning.differing_objectives"] = tuning.differing_objectives
         out["tuning.max_objective_difference"] = tuning.max_objective_difference
+    if script is not None:
+        for row in script_rows(script):
+            out.update(row.figures())
+        out["script.differing_metrics"] = script.differing_metrics
+        out["script.compared_predictions"] = script.compared_predictions
+        out["script.differing_predictions"] = script.differing_predictions
     return out
 
 
@@ -265,7 +299,8 @@ def markdown(results: Results, previous: str | None = None) -> str:
     a previous run wrote), when it has them."""
     kept = sections(previous) if previous is not None else {}
     made = {"main": _main_section(results, results.main) if results.main is not None else None,
-            "tuning": _tuning_section(results, results.tuning) if results.tuning is not None else None}
+            "tuning": _tuning_section(results, results.tuning) if results.tuning is not None else None,
+            "script": _script_section(results, results.script) if results.script is not None else None}
     texts = [text for part in PARTS if (text := made[part] or kept.get(part))]
     title = "# Benchmark: the emulator against bare XGBoost" + (" (smoke run)" if results.settings.smoke else "")
     return "\n\n".join([title, *texts]) + "\n"
@@ -280,8 +315,8 @@ def sections(document: str) -> dict[str, str]:
     headings = [index for index, line in enumerate(lines) if line.startswith("## ")]
     found = {"main": "\n".join(lines[1:headings[0] if headings else len(lines)]).strip("\n")}
     for start, end in zip(headings, [*headings[1:], len(lines)][:len(headings)], strict=True):
-        if lines[start] == TUNING_HEADING:
-            found["tuning"] = "\n".join(lines[start:end]).strip("\n")
+        if lines[start] in _HEADINGS:
+            found[_HEADINGS[lines[start]]] = "\n".join(lines[start:end]).strip("\n")
     return {part: text for part, text in found.items() if text}
 
 
@@ -293,8 +328,8 @@ def _machine_line(results: Results) -> str:
             f"{results.load_before:.2f} before, {results.load_after:.2f} after).")
 
 
-def _table(rows: list[Row]) -> list[str]:
-    lines = ["| measure | bare XGBoost | emulator | emulator / bare | target |", "|---|---|---|---|---|"]
+def _table(rows: list[Row], bare: str = "bare XGBoost") -> list[str]:
+    lines = [f"| measure | {bare} | emulator | emulator / bare | target |", "|---|---|---|---|---|"]
     for row in rows:
         ratio_text = f"{row.ratio:.2f}" if row.ratio is not None else ""
         target = f"{row.target.text} {'✓' if row.target.met else '✗'}" if row.target else ""
@@ -431,6 +466,61 @@ def _tuning_section(results: Results, tuning: TuningResults) -> str:
         f"{tuning.differing_objectives} end with a validation rmse more than {OBJECTIVE_TOLERANCE:g} from their "
         f"child's objective (FinalHyperParameterTuningJobObjectiveMetric); the largest difference is "
         f"{tuning.max_objective_difference:.1g}.",
+    ]
+    return "\n".join(lines)
+
+
+def _script_section(results: Results, script: ScriptResults) -> str:
+    after_imports = Summary.of([run.bare_predict_after_imports for run in script.runs])
+    cpu = {"training": Summary.of([run.training.cpu_seconds for run in script.runs]),
+           "transform": Summary.of([run.transform.cpu_seconds for run in script.runs])}
+    lines = [
+        SCRIPT_HEADING,
+        "",
+        _machine_line(results),
+        "",
+        f"SageMaker script mode on the SKLearn framework image {FRAMEWORK_VERSION}: the shipped example "
+        f"`{EXAMPLE.relative_to(EXAMPLE.parents[2])}` (scikit-learn's GradientBoostingRegressor, "
+        f"`--n_estimators {N_ESTIMATORS}`, its other arguments at their defaults) trained by the sagemaker-training "
+        f"toolkit in the emulator's {script.runtime} runtime (scikit-learn {script.release} on Python "
+        f"{script.python}), then a batch transform of the test set through the same script's `model_fn` and the "
+        f"container's default input and output functions. Data: Boston housing as `harness run` splits and writes "
+        f"it: train {script.train_rows} rows and validation {script.validation_rows} rows (label first), test "
+        f"{script.test_rows} rows. {len(script.runs)} repetitions.",
+        "",
+        *_table(script_rows(script), bare="bare script"),
+        "",
+        "How it is measured:",
+        "",
+        f"- The runtime is installed (untimed, once) into this machine's runtimes directory "
+        f"(`$HARNESS_RUNTIMES_DIR`, else ~/.cache/sagemaker-harness/runtimes; here {script.installed_at}) and "
+        "linked into the running emulator's runtimes directory, which holds no other runtime: the emulator's "
+        "script-mode jobs and the bare side run the same interpreter and packages.",
+        "- Emulator: the data and `sourcedir.tar.gz` on `harness serve` (boto3 over HTTP) as `harness run --script` "
+        "sends them, with the SDK's hyperparameters (`sagemaker_program`, `sagemaker_submit_directory`, ...) and a "
+        f"MetricDefinition `{METRIC}` = `{METRIC_REGEX}`. Training: CreateTrainingJob until the "
+        "`TrainingEndTime` the emulator recorded (this machine's clock), so the benchmark's polling does not "
+        "count. CreateModel as the SDK's SKLearn model creates it (SAGEMAKER_PROGRAM, SAGEMAKER_SUBMIT_DIRECTORY; "
+        "not timed). Transform: CreateTransformJob of test.csv (ContentType text/csv, SplitType Line, Accept "
+        "text/csv, MultiRecord, MaxPayloadInMB 6, one transform at a time, as `harness run` sends it) until "
+        f"its `TransformEndTime`. CPU time of the emulator's processes: training {_cell(cpu['training'], 'seconds')}, "
+        f"transform {_cell(cpu['transform'], 'seconds')}.",
+        f"- Bare, after the emulator in each repetition: `python train.py --n_estimators {N_ESTIMATORS}` run by the "
+        "runtime's interpreter (isolated as its jobs are) with SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION and "
+        "SM_MODEL_DIR set to local directories holding the same CSV files; then a process of the same "
+        "interpreter that loads the model.joblib it wrote, reads test.csv with pandas and predicts. Each is timed "
+        "from its start to its exit, interpreter start and imports included, as the toolkit starts the script "
+        "in a process of its own. Of the bare prediction, the work after the imports (loading the model, reading "
+        f"test.csv, predicting) took {_cell(after_imports, 'seconds')}. The emulator's job processes are forked "
+        "from the runtime's warm process server (interpreter started, the emulator's runner code imported; "
+        "scikit-learn, pandas and the script are imported in the job), so they do not pay the interpreter start "
+        "that each bare process does.",
+        "- Added: emulator - bare of the same repetition; negative where the emulator's job, forked from a "
+        "started interpreter, ended sooner than the bare process.",
+        f"- Same work on both sides: repetitions whose job's {METRIC} (FinalMetricDataList) is not the value the "
+        f"bare run printed: {script.differing_metrics} of {len(script.runs)}; transform predictions that are not "
+        f"the bare prediction, as floats, exactly: {script.differing_predictions} of "
+        f"{script.compared_predictions}.",
     ]
     return "\n".join(lines)
 

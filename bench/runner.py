@@ -1,6 +1,7 @@
 """One benchmark run of the parts its settings select: the main table (generate the data, measure both sides, the
 job start, a real-time endpoint, SingleRecord against MultiRecord batch transform, and the reference workflow),
-and a hyperparameter tuning job against the same trainings bare.
+a hyperparameter tuning job against the same trainings bare, and a script-mode training job and batch transform
+against the same script run bare in its runtime.
 
 Bare and emulator repetitions alternate, so that a change in the machine's background load during the run
 touches both sides alike. The emulator (`harness serve`) runs throughout, idle while the bare side works.
@@ -23,6 +24,7 @@ from .machine import Machine, load_average
 from .measurements import BareRun, EmulatorRun
 from .reference import WorkflowTimes, reference_workflow_times
 from .sampling import TreeSampler
+from .script_mode import ScriptResults, script_runs
 from .served_model import delete_prefix, train_model
 from .server import EmulatorProcess
 from .settings import BenchSettings
@@ -59,6 +61,7 @@ class Results:
     machine: Machine
     main: MainResults | None  # None when the run did not measure that part
     tuning: TuningResults | None
+    script: ScriptResults | None
     load_before: float
     load_after: float
     other_load: float  # share of the machine's CPU other work used during the run
@@ -69,6 +72,7 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
     load_before = load_average()
     main: MainResults | None = None
     tuning: TuningResults | None = None
+    script: ScriptResults | None = None
     with OtherLoad() as other, tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
         workdir = Path(tmp)
         files = None
@@ -81,7 +85,9 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
                 main = _main(settings, files, emulator, sampler, workdir, say)
             if settings.measures("tuning"):
                 tuning = tuning_runs(emulator, sampler, settings, workdir, say)
-    return Results(settings, machine, main, tuning, load_before, load_average(), other.share)
+            if settings.measures("script"):
+                script = script_runs(emulator, sampler, settings, workdir, say)
+    return Results(settings, machine, main, tuning, script, load_before, load_average(), other.share)
 
 
 def _main(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,

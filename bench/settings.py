@@ -14,8 +14,9 @@ MAX_PAYLOAD_PRODUCT = 100  # CreateTransformJob: MaxConcurrentTransforms * MaxPa
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 # The parts of the benchmark, each a section of RESULTS.md: "main" is the main table (training, batch transform,
 # job start, the reference workflow, real-time endpoints, batch strategies), "tuning" a hyperparameter tuning job
-# against the same trainings bare (tuning.py).
-PARTS = ("main", "tuning")
+# against the same trainings bare (tuning.py), "script" a script-mode training job and batch transform against the
+# same script and predictions bare in its runtime (script_mode.py).
+PARTS = ("main", "tuning", "script")
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ class Workflow:
         name = f"{self.options.stem}-{job_suffix()}"
         hyperparameters = self.options.hyperparameters
         if self.options.script is not None:
-            hyperparameters = self._script_hyperparameters(name)
+            hyperparameters = self.script_hyperparameters(name)
         config = TrainingConfig(
             job_name=name, image=self._image(), role=self.backend.role_arn(),
             output_path=f"s3://{self.backend.default_bucket()}/{self.options.prefix}/output",
@@ -326,7 +326,7 @@ class Workflow:
         # The framework container answers JSON unless asked otherwise; the evaluation reads a prediction per line.
         return "text/csv" if self.options.script is not None else None
 
-    def _script_hyperparameters(self, job_name: str) -> dict[str, str]:
+    def script_hyperparameters(self, job_name: str) -> dict[str, str]:
         """Upload the script (and requirements.txt) as sourcedir.tar.gz; the hyperparameters the SDK's SKLearn
         estimator sends with it: every value JSON-encoded, and the sagemaker_* keys naming the script."""
         script = self.options.script

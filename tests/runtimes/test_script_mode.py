@@ -243,7 +243,8 @@ def test_a_script_that_raises_fails_the_job_with_the_toolkits_error(rt_clients: 
 
 CONTRACT = b'''import json, os, sys
 names = ["SM_MODEL_DIR", "SM_CHANNEL_TRAIN", "SM_CHANNELS", "SM_HPS", "SM_CURRENT_HOST", "SM_HOSTS", "SM_NUM_CPUS",
-         "SM_OUTPUT_DATA_DIR", "SM_HP_CRITERION", "SM_USER_ARGS", "TRAINING_JOB_NAME", "PYTHONPATH"]
+         "SM_OUTPUT_DATA_DIR", "SM_HP_CRITERION", "SM_USER_ARGS", "TRAINING_JOB_NAME", "PYTHONPATH", "VIRTUAL_ENV",
+         "HARNESS_RUNTIMES_DIR", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL"]
 seen = {"argv": sys.argv, "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
         "env": {name: os.environ.get(name) for name in names},
         "train": sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))}
@@ -282,6 +283,9 @@ def test_the_script_gets_the_toolkits_arguments_and_environment(rt_clients: dict
     assert seen["cwd"].endswith("/code") and seen["files"] == ["train.py"]
     assert Path(seen["cwd"]).parent == Path(env["SM_MODEL_DIR"]).parent
     assert ".runner" not in env["PYTHONPATH"] and "/.venv/" not in env["PYTHONPATH"]
+    # Nothing of the emulator's own environment but where to run: its AWS clients reach the emulator.
+    assert env["VIRTUAL_ENV"] is None and env["HARNESS_RUNTIMES_DIR"] is None
+    assert env["AWS_ACCESS_KEY_ID"] == "test" and env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
 
 
 SLEEPING = b'''import os, sys, time

@@ -7,6 +7,7 @@ predictions, and the transform, for the endpoint's."""
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,14 @@ pytestmark = pytest.mark.timeout(1800)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _run(sdk2_env: SdkEnv, boston: BostonData, work: Path, script: str, source: Path) -> tuple[ScriptRun, Any]:
+def _run(sdk_env: SdkEnv, boston: BostonData, work: Path, script: str, source: Path) -> tuple[ScriptRun, Any]:
     """`script` run as a user runs it, against its own `harness serve` whose runtimes are the tests'."""
     port = free_port()
     server = serve(work / "state", port, env={"HARNESS_RUNTIMES_DIR": str(RUNTIMES_DIR)})
     try:
         env = user_env(f"http://127.0.0.1:{port}", work / "home")
         write_sdk_defaults(env)
-        run = run_script(sdk2_env.python, script, [str(boston.directory), str(source), str(work / "out"),
+        run = run_script(sdk_env.python, script, [str(boston.directory), str(source), str(work / "out"),
                                                    EXECUTION_ROLE_ARN], env, fast_polling=True, timeout=900)
     finally:
         server.terminate()
@@ -98,3 +99,30 @@ def test_sdk2_xgboost_framework_mode_fit_and_transform_run_unchanged(sdk2_env: S
     lines = (work / "out" / "test.csv.out").read_text().split()
     assert len(lines) == len(boston.y_test)
     assert lines == [str(np.float32(value)) for value in direct]
+
+
+def test_sdk3_model_trainer_with_source_code_runs_unchanged(sdk3_env: SdkEnv, boston: BostonData,
+                                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    runtime = installed_runtime("sklearn-1.2-1")
+    work = tmp_path_factory.mktemp("sdk3-source-code")
+    source = work / "src"
+    source.mkdir()
+    # The example script, plus a requirement it uses: SourceCode(requirements=...) installs it first.
+    (source / "train.py").write_bytes((EXAMPLES / "sklearn_boston" / "train.py").read_bytes()
+                                      + b"\nimport tabulate\nprint(tabulate.tabulate([['ok', 1]]))\n")
+    (source / "requirements.txt").write_text("tabulate==0.9.0\n")
+    run, summary = _run(sdk3_env, boston, work, "script_mode_sdk3.py", source)
+    assert summary["training_status"] == "Completed"
+    # ModelTrainer replaces the image's entry point with its own driver, shipped as the sm_drivers channel.
+    assert summary["entrypoint"] == ["/bin/bash"]
+    assert summary["channels"] == ["code", "sm_drivers", "train", "validation"]
+    assert "validation:rmse=" in run.output
+    assert re.search(r"^ok +1$", run.output, re.MULTILINE)  # the requirement's table: it was installed
+    with tarfile.open(work / "out" / "model" / "model.tar.gz") as archive:
+        archive.extract("model.joblib", work / "model")
+    # The model is the script's: scikit-learn 1.2.1 loads it, with the arguments the driver passed.
+    loaded = run_in_runtime(runtime, ["-c", (
+        "import json, joblib\n"
+        f"model = joblib.load({str(work / 'model' / 'model.joblib')!r})\n"
+        "print(json.dumps([type(model).__name__, model.n_estimators, model.learning_rate]))\n")])
+    assert loaded == ["GradientBoostingRegressor", 120, 0.1]

@@ -146,3 +146,24 @@ def test_without_filters_files_get_default_permissions_and_no_link_is_followed(
     unpack_model(_archive(tmp_path, add), out)
     assert (out / "xgboost-model").read_bytes() == b"model"
     assert (out / "xgboost-model").stat().st_mode & 0o7000 == 0
+
+
+@pytest.mark.parametrize(("prefix", "key", "lands_at"), [
+    # sagemaker.Session.upload_data of a directory returns s3://bucket/<key_prefix> without a trailing "/", and
+    # SDK 3.x's ModelTrainer sends its `sm_drivers` channel so, then runs /opt/ml/input/data/sm_drivers/sm_train.sh:
+    # a prefix naming a folder is taken off whole, with or without its "/".
+    ("base/input/sm_drivers", "base/input/sm_drivers/sm_train.sh", "sm_train.sh"),
+    ("base/input/sm_drivers", "base/input/sm_drivers/scripts/environment.py", "scripts/environment.py"),
+    ("data/train/", "data/train/part-1.csv", "part-1.csv"),
+    # A prefix naming an object: the object's name.
+    ("boston/train.csv", "boston/train.csv", "train.csv"),
+    # A partial match keeps its whole name from the prefix's last "/" (aws/sagemaker-python-sdk#3612: remote
+    # jobs name `s3://bucket/data/train` matching data/train-data.csv "train-data.csv").
+    ("data/train", "data/train-data.csv", "train-data.csv"),
+    ("data/tr", "data/train/a.csv", "train/a.csv"),
+    ("", "top/a.csv", "top/a.csv"),
+])
+def test_an_s3_prefix_s_objects_land_where_sagemaker_puts_them(prefix: str, key: str, lands_at: str) -> None:
+    from backends.emulator.executor.s3_transfer import landing_path
+
+    assert landing_path(prefix, key) == lands_at

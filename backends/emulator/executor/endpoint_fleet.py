@@ -46,9 +46,9 @@ from .instance_protocol import decode, encode, read_frame, worker_count
 from .invocations import Answer, Invocation
 from .processes import JobProcess
 from .s3_transfer import DataError, split_uri
-from .script_code import RequirementsError, serves_script, serving_code
+from .script_code import RequirementsError, framework_runtime, serves_script, serving_code
 from .supervision import Supervised
-from .training import RunSettings, framework_runtime
+from .training import RunSettings
 
 log = logging.getLogger(__name__)
 

@@ -96,8 +96,6 @@ def get_bytes(s3: Any, bucket: str, key: str) -> bytes:
 
 def _prefix_objects(s3: Any, uri: str) -> list[S3Object]:
     bucket, prefix = split_uri(uri)
-    # Objects land at their path relative to the prefix's last "/": s3://b/p/train.csv -> train.csv.
-    base = prefix[: prefix.rfind("/") + 1]
     objects = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -105,10 +103,21 @@ def _prefix_objects(s3: Any, uri: str) -> list[S3Object]:
                 key = item["Key"]
                 if key.endswith("/"):
                     continue  # "folder" placeholder objects hold no data
-                objects.append(S3Object(bucket, key, key[len(base):], item["Size"]))
+                objects.append(S3Object(bucket, key, landing_path(prefix, key), item["Size"]))
     except BotoClientError as exc:
         raise DataError(f"Data download failed:{_describe(exc)} ({uri})") from None
     return objects
+
+
+def landing_path(prefix: str, key: str) -> str:
+    """Where an object an S3Prefix matched lands under its channel. A prefix that names a "folder", with or
+    without its trailing "/", is taken off whole (`s3://b/p/train` -> p/train/a.csv lands at a.csv, as the SDK's
+    `upload_data` of a directory returns such URIs for `fit`); any other match keeps its path from the prefix's
+    last "/" (s3://b/p/train.csv -> train.csv; s3://b/data/train matching data/train-x.csv -> train-x.csv, as
+    SageMaker names partial matches: aws/sagemaker-python-sdk#3612)."""
+    if key.startswith(prefix + "/") and not prefix.endswith("/"):
+        return key[len(prefix) + 1:]
+    return key[prefix.rfind("/") + 1:]
 
 
 def _manifest_objects(s3: Any, uri: str) -> list[S3Object]:

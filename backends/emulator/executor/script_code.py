@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..algorithms.images import AlgorithmImage
-from ..runtimes import Runtime
+from ..runtimes import Runtime, RuntimeStore
 from ..runtimes.store import locked
 from .artifacts import UnsafeArchive, unpack_model
 from .s3_transfer import DataError, split_uri
@@ -48,6 +48,42 @@ def serves_script(image: AlgorithmImage | None, environment: dict[str, Any]) -> 
     """A model is served by the user's inference script: on a framework image always, on the XGBoost image when
     its Environment has `SAGEMAKER_PROGRAM`."""
     return image is not None and (image.script_mode_only or "SAGEMAKER_PROGRAM" in environment)
+
+
+def framework_runtime(image: AlgorithmImage, runtimes_dir: Path | None) -> Runtime:
+    """The installed runtime that runs a user's script for `image`; without one, the job fails saying how to install
+    it (a user's script needs the image's framework and the toolkit: the emulator's own environment has neither)."""
+    runtime = RuntimeStore(runtimes_dir).find(image.runtime_key)
+    if runtime is None:
+        raise DataError(
+            f"The {image.algorithm} {image.version} image runs the user's script in the emulator's "
+            f"{image.runtime_key} runtime, which is not installed. Install it with `harness runtimes install "
+            f"{image.runtime_key}` (or the image URI).")
+    if not (runtime.python.parent / "train").exists():
+        raise DataError(
+            f"The emulator's {image.runtime_key} runtime was installed without the sagemaker-training toolkit that "
+            f"runs the user's script. Reinstall it with `harness runtimes install --force {image.runtime_key}`.")
+    return runtime
+
+
+CONTAINER_ROOT = "/opt/ml"
+# Files of the SDK's driver channel in which /opt/ml is mapped to the job's workspace.
+_MAPPED_SUFFIXES = (".py", ".sh", ".json", ".env", ".txt", ".yaml", ".yml")
+
+
+def map_container_paths(text: str, opt_ml: Path) -> str:
+    """`/opt/ml/...` as the job's workspace holds it."""
+    return text.replace(CONTAINER_ROOT, str(opt_ml))
+
+
+def map_container_paths_in(directory: Path, opt_ml: Path) -> None:
+    """Map /opt/ml in the text files of `directory` (a channel of driver scripts that hard-code the container's
+    paths, as SDK 3.x's `sm_drivers`) to the job's workspace."""
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in _MAPPED_SUFFIXES:
+            text = path.read_text(errors="surrogateescape")
+            if CONTAINER_ROOT in text:
+                path.write_text(map_container_paths(text, opt_ml), errors="surrogateescape")
 
 
 def hyperparameter(hyperparameters: dict[str, Any], name: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..algorithms.images import AlgorithmImage, resolve_image
-from ..runtimes import Runtime, RuntimeStore, runtime_noting_fallback
+from ..runtimes import Runtime, runtime_noting_fallback
 from ..sagemaker import status
 from ..sagemaker.metrics import final_metrics
 from .artifacts import pack_model
@@ -26,7 +26,10 @@ from .script_code import (
     REQUIREMENTS,
     RequirementsError,
     fetch_source,
+    framework_runtime,
     hyperparameter,
+    map_container_paths,
+    map_container_paths_in,
     requirements_layer,
     trains_script,
 )
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRAINING_ENTRY = "backends.emulator.algorithms.xgboost.entry:run_training_job"
 SCRIPT_TRAINING_ENTRY = "backends.emulator.frameworks.script_training:run_script_training"
+COMMAND_ENTRY = "backends.emulator.frameworks.script_training:run_container_command"
+# SDK 3.x's ModelTrainer with a SourceCode sends its driver scripts as this channel (and the code as `code`).
+DRIVERS_CHANNEL = "sm_drivers"
 MAX_FAILURE_REASON = 1024
 INTERNAL_ERROR = "InternalServerError: We encountered an internal error. Please try again."
 
@@ -143,7 +149,9 @@ class TrainingRun:
     def _train(self, image: AlgorithmImage | None, docker: DockerCli | None, job: dict[str, Any], deadline: float,
                shipper: LogShipper) -> int:
         process: Supervised
-        if image is not None and trains_script(image, job.get("HyperParameters", {})):
+        if image is not None and job["AlgorithmSpecification"].get("ContainerEntrypoint"):
+            process = self._start_command(image, job)
+        elif image is not None and trains_script(image, job.get("HyperParameters", {})):
             process = self._start_script(image, job)
         elif docker is None:
             runtime = None
@@ -169,12 +177,39 @@ class TrainingRun:
             fetch_source(self.clients.s3(self.region), submitted, source)
             layer = requirements_layer(runtime, source / REQUIREMENTS, self.workspace.log)
             shutil.rmtree(source, ignore_errors=True)
+        return self._start_in_runtime(SCRIPT_TRAINING_ENTRY, runtime, job, layer)
+
+    def _start_command(self, image: AlgorithmImage, job: dict[str, Any]) -> JobProcess:
+        """The job's own ContainerEntrypoint and ContainerArguments, in the image's runtime, as SDK 3.x's
+        ModelTrainer runs a SourceCode: its driver scripts (the `sm_drivers` channel) name /opt/ml, which is
+        mapped to the workspace in them and in the command."""
+        runtime = framework_runtime(image, self.settings.runtimes_dir)
+        algorithm = job["AlgorithmSpecification"]
+        command = [map_container_paths(part, self.workspace.opt_ml)
+                   for part in [*algorithm["ContainerEntrypoint"], *algorithm.get("ContainerArguments", [])]]
+        drivers = self.workspace.channel(DRIVERS_CHANNEL)
+        layer = None
+        if drivers.is_dir():
+            map_container_paths_in(drivers, self.workspace.opt_ml)
+            layer = requirements_layer(runtime, self._source_code_requirements(drivers), self.workspace.log)
+        return self._start_in_runtime(COMMAND_ENTRY, runtime, job, layer, command=command)
+
+    def _source_code_requirements(self, drivers: Path) -> Path:
+        """The requirements file SDK 3.x's SourceCode names (in its `sourcecode.json`), in the `code` channel."""
+        with contextlib.suppress(OSError, ValueError):
+            named = json.loads((drivers / "sourcecode.json").read_text()).get("requirements")
+            if named:
+                return self.workspace.channel("code") / str(named)
+        return self.workspace.channel("code") / REQUIREMENTS
+
+    def _start_in_runtime(self, entry: str, runtime: Runtime, job: dict[str, Any], layer: Path | None,
+                          **extra: Any) -> JobProcess:
         settings = {"endpoint_url": self.clients.endpoint_url, "region": self.region, "job_name": self.name,
                     "runtime": runtime.spec.image_version, "layer": str(layer) if layer else None,
-                    "environment": job.get("Environment") or {}}
+                    "environment": job.get("Environment") or {}, **extra}
         settings_file = self.workspace.root / "script.json"
         settings_file.write_text(json.dumps(settings))
-        return JobProcess(SCRIPT_TRAINING_ENTRY, (self.workspace.opt_ml, settings_file), self.workspace.log, runtime)
+        return JobProcess(entry, (self.workspace.opt_ml, settings_file), self.workspace.log, runtime)
 
     def _upload_model(self, job: dict[str, Any]) -> None:
         archive = self.workspace.root / "model.tar.gz"
@@ -249,19 +284,3 @@ class TrainingRun:
 
     def _slot(self) -> JobSlot:
         return JobSlot(self._slots, self._stop, _Stopped)
-
-
-def framework_runtime(image: AlgorithmImage, runtimes_dir: Path | None) -> Runtime:
-    """The installed runtime that runs a user's script for `image`; without one, the job fails saying how to install
-    it (a user's script needs the image's framework and the toolkit: the emulator's own environment has neither)."""
-    runtime = RuntimeStore(runtimes_dir).find(image.runtime_key)
-    if runtime is None:
-        raise DataError(
-            f"The {image.algorithm} {image.version} image runs the user's script in the emulator's "
-            f"{image.runtime_key} runtime, which is not installed. Install it with `harness runtimes install "
-            f"{image.runtime_key}` (or the image URI).")
-    if not (runtime.python.parent / "train").exists():
-        raise DataError(
-            f"The emulator's {image.runtime_key} runtime was installed without the sagemaker-training toolkit that "
-            f"runs the user's script. Reinstall it with `harness runtimes install --force {image.runtime_key}`.")
-    return runtime

@@ -21,9 +21,9 @@ from .docker_runner import require_docker
 from .docker_serving import run_container_transform
 from .processes import JobProcess
 from .s3_transfer import DataError, download, list_source, split_uri, upload_file
-from .script_code import RequirementsError, serves_script, serving_code
+from .script_code import RequirementsError, framework_runtime, serves_script, serving_code
 from .supervision import JobSlot, supervise
-from .training import INTERNAL_ERROR, RunSettings, framework_runtime
+from .training import INTERNAL_ERROR, RunSettings
 from .workspace import safe_join
 
 log = logging.getLogger(__name__)

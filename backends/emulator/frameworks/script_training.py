@@ -20,6 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# What the emulator's own environment passes on to a user's script: where it runs (PATH, HOME, locale, temporary
+# directory, time zone) and how it reaches a package index for its requirements (pip's settings, proxies,
+# certificates). Nothing else: not the emulator's credentials, virtual environment or Python settings.
+_PASSED = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TMPDIR", "TZ", "TERM", "SSL_CERT_FILE",
+           "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY",
+           "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "PYTHONNOUSERSITE"}
+_PASSED_PREFIXES = ("LC_", "PIP_")
+
 
 def run_script_training(opt_ml: str, settings_file: str) -> int:
     """Never returns on success (the process becomes the toolkit); returns 1 if the toolkit cannot start."""
@@ -36,11 +44,28 @@ def run_script_training(opt_ml: str, settings_file: str) -> int:
     return 1  # unreachable
 
 
+def run_container_command(opt_ml: str, settings_file: str) -> int:
+    """The job's own ContainerEntrypoint + ContainerArguments (`settings["command"]`, its /opt/ml paths already
+    mapped to the workspace), run with the runtime's `python`, `python3` and `pip` first on PATH, in a process
+    group of its own. Never returns on success (the process becomes the command)."""
+    settings = json.loads(Path(settings_file).read_text())
+    env = script_environment(opt_ml, settings)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+    os.setpgid(0, 0)
+    os.chdir(opt_ml)
+    command = [str(part) for part in settings["command"]]
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as error:
+        print(f"The container's entry point {command[0]!r} could not be run: {error}", flush=True)
+    return 1
+
+
 def script_environment(opt_ml: str, settings: dict[str, Any]) -> dict[str, str]:
     """What the container's environment holds for the toolkit, redirected to this job's workspace and the
     emulator's endpoint. The runner's own path is not passed on: the script sees the runtime, its layer and
     its code only."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    env = {k: v for k, v in os.environ.items() if k in _PASSED or k.startswith(_PASSED_PREFIXES)}
     endpoint = settings["endpoint_url"]
     region = settings["region"]
     env.update({
