@@ -101,7 +101,7 @@ def _image_versions(arguments: tuple[str, ...]) -> list[str]:
                     f"{argument} is not an image the emulator has a runtime for. Runtimes are for the built-in "
                     "XGBoost images and the SKLearn framework images as SageMaker names them in each region: "
                     "<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:<version> (or xgboost:1) and "
-                    ".../sagemaker-scikit-learn:<1.2-1|1.4-2>-cpu-py3, with the region's account (what "
+                    ".../sagemaker-scikit-learn:<1.0-1|1.2-1|1.4-2>-cpu-py3, with the region's account (what "
                     "sagemaker.image_uris.retrieve('xgboost' or 'sklearn', region, version) returns).",
                     param_hint="IMAGE-URI")
             version = image.runtime_key

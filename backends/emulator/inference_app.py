@@ -13,7 +13,7 @@ Routes, as the containers' Flask apps have them:
 
 A Content-Type header is the answer's mimetype with `; charset=utf-8` added for text types, as Flask writes it.
 The model is loaded once per process (`load`), which the model server calls in each worker before it accepts
-requests. The application holds no other state, so any WSGI server can run it. Kept compatible with Python 3.9+
+requests. The application holds no other state, so any WSGI server can run it. Kept compatible with Python 3.8+
 (runtimes' interpreters): it imports nothing of any framework.
 """
 
@@ -25,9 +25,10 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-StartResponse = Callable[..., Any]
+if TYPE_CHECKING:  # an alias for annotations only: subscripting collections.abc needs Python 3.9 at run time
+    StartResponse = Callable[..., Any]
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"

@@ -148,7 +148,7 @@ def test_runtimes_are_named_by_image_uri_as_code_names_images(tmp_path: Path) ->
     assert result.output.splitlines() == ["1.7-1: not installed", "1.5-1: not installed", "1: not installed",
                                           "sklearn-1.2-1: not installed", "sklearn-1.4-2: not installed"]
     for refused in ("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3",
-                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.0-1-cpu-py3",
+                    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.20.0-cpu-py3",
                     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1",
                     "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
                     "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 LEGACY_REPOSITORY = "xgboost"
 REPOSITORY = "sagemaker-xgboost"
 SKLEARN_REPOSITORY = "sagemaker-scikit-learn"
-SKLEARN_VERSIONS = ("1.2-1", "1.4-2")
+SKLEARN_VERSIONS = ("1.0-1", "1.2-1", "1.4-2")
 
 # Container version key -> tag the SDKs produce for it.
 _TAGS = {
@@ -125,7 +125,7 @@ def image_uri(region: str, framework: str = "xgboost", version: str = "1") -> st
     and version.
 
     `version` is an SDK version string: "1" or "latest" (the legacy image), "0.90-1" ... "3.2-0"; for sklearn
-    "1.2-1" or "1.4-2".
+    "1.0-1", "1.2-1" or "1.4-2".
     """
     if framework not in ("xgboost", "sklearn"):
         raise ValueError(f"Unknown framework {framework!r}; the emulator provides: xgboost, sklearn")

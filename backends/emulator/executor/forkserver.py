@@ -67,7 +67,14 @@ def _reap(out: Any) -> None:
             continue
         with _write_lock:
             _children.discard(pid)
-        _send(out, {"pid": pid, "status": os.waitstatus_to_exitcode(status)})
+        _send(out, {"pid": pid, "status": exit_code(status)})
+
+
+def exit_code(status: int) -> int:
+    """`os.waitstatus_to_exitcode` (Python 3.9+), for the Python 3.8 of the SKLearn 1.0-1 runtime."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 def _send(out: Any, message: dict[str, Any]) -> None:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..transform.errors import TransformError
-from ..transform.pipeline import InvokeMany, TransformSettings, transform_object
+from ..transform.pipeline import TransformSettings, transform_object
+
+if TYPE_CHECKING:
+    from ..transform.pipeline import InvokeMany
 from .workspace import safe_join
 
 

@@ -95,22 +95,24 @@ def _spec(rules: ContainerVersion) -> RuntimeSpec:
 
 # The SKLearn framework images' pins, from each version's Dockerfile and requirements.txt in
 # aws/sagemaker-scikit-learn-container: Python, scikit-learn, numpy/scipy/pandas, and the sagemaker-training
-# toolkit that runs the user's script (with the boto3, protobuf and gevent it is pinned with). 1.4-2's image
-# patches sagemaker-containers for Python 3.10; the runtimes do not install sagemaker-containers (the toolkit's
-# own `train` runs the script: see frameworks/script_training.py). 1.0-1 (Python 3.8) is not offered: the runner
-# code needs Python 3.9 or later.
+# toolkit that runs the user's script (with the boto3 and protobuf it is pinned with). 1.4-2's image patches
+# sagemaker-containers for Python 3.10; the runtimes do not install sagemaker-containers (the toolkit's own
+# `train` runs the script: see frameworks/script_training.py). 0.20.0 and 0.23-1 (Python 3.6, 3.7) are not
+# offered: the runner code needs Python 3.8 or later.
 _SKLEARN = {
-    "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3")),
-    "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3")),
+    "1.0-1": ("3.8", "1.0.2", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3"), "4.7.4"),
+    "1.2-1": ("3.9", "1.2.1", ("numpy==1.24.1", "scipy==1.8.0", "pandas==1.1.3"), "4.8.0"),
+    "1.4-2": ("3.10", "1.4.2", ("numpy==2.1.0", "scipy==1.14.1", "pandas==2.2.3"), "4.8.0"),
 }
-_SKLEARN_COMMON = (*TOOLKIT, "boto3==1.28.57", "psutil==5.9.8", "retrying==1.3.3", "six==1.16.0")
+_SKLEARN_COMMON = ("protobuf==3.20.2", "boto3==1.28.57", "psutil==5.9.8", "retrying==1.3.3", "six==1.16.0")
 
 
 def _sklearn_spec(version: str) -> RuntimeSpec:
-    python, release, pins = _SKLEARN[version]
+    python, release, pins, toolkit = _SKLEARN[version]
     return RuntimeSpec(
         image_version=f"sklearn-{version}", release=release, pip_release=release, python=python,
-        requirements=(f"scikit-learn=={release}", *pins, *_SKLEARN_COMMON), artifact_format="the script's own",
+        requirements=(f"scikit-learn=={release}", *pins, f"sagemaker-training=={toolkit}", *_SKLEARN_COMMON),
+        artifact_format="the script's own",
         framework="sklearn", runner_modules=SCRIPT_RUNNER_MODULES,
     )
 

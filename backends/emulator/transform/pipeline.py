@@ -11,6 +11,7 @@ still answered on its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from .assembly import assemble_batches, assemble_records, split_output_lines
 from .batching import Batch, PayloadLimit, pack_items, pack_lines, payload_limit, whole_object
@@ -23,9 +24,10 @@ from .settings import BatchStrategy, SplitType, TransformSettings
 
 __all__ = ["TransformSettings", "transform_object"]
 
-Invoke = Callable[[bytes], bytes]
-# The answers to many requests, in order; raises at the first that failed, once the answers before it are taken.
-InvokeMany = Callable[[Sequence[bytes]], Iterator[bytes]]
+if TYPE_CHECKING:  # aliases for annotations only: subscripting collections.abc needs Python 3.9 at run time
+    Invoke = Callable[[bytes], bytes]
+    # The answers to many requests, in order; raises at the first that failed, once the answers before it are taken.
+    InvokeMany = Callable[[Sequence[bytes]], Iterator[bytes]]
 
 
 def _plan_batches(
