@@ -67,10 +67,15 @@ def direct_predictions(runtime: Runtime, directory: Path, files: dict[str, bytes
     return lines
 
 
-def installed_runtime(name: str) -> Runtime:
-    """The runtime `name` from `.runtimes/`, installed on first use; the test fails (not skips) if it cannot be."""
+def installed_runtime(name: str, runs_scripts: bool = False) -> Runtime:
+    """The runtime `name` from `.runtimes/`, installed on first use (and reinstalled when a script-mode test needs
+    the toolkit an older install lacks); the test fails (not skips) if it cannot be."""
+    store = RuntimeStore(RUNTIMES_DIR)
     try:
-        return RuntimeStore(RUNTIMES_DIR).install(name)
+        runtime = store.install(name)
+        if runs_scripts and not runtime.runs_scripts:
+            runtime = store.install(name, force=True)
+        return runtime
     except RuntimeInstallError as exc:
         pytest.fail(f"the {name} runtime could not be installed: {exc}", pytrace=False)
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from backends.emulator.algorithms.images import image_uri
-from backends.emulator.runtimes import Runtime, RuntimeStore
+from backends.emulator.runtimes import Runtime
 from backends.emulator.server import Emulator, EmulatorConfig
 from tests.conftest import ROLE, boston_frames, make_client, wait_training, wait_transform
 from tests.runtimes.conftest import BUCKET
@@ -428,9 +428,7 @@ if __name__ == "__main__":
 
 def test_xgboost_framework_mode_trains_and_serves_the_script_on_the_images_release(
         rt_clients: dict[str, Any], tmp_path: Path) -> None:
-    runtime = installed_runtime("1.7-1")
-    if not (runtime.python.parent / "train").exists():  # installed before the toolkit was part of it
-        runtime = RuntimeStore(RUNTIMES_DIR).install("1.7-1", force=True)
+    runtime = installed_runtime("1.7-1", runs_scripts=True)
     xgboost_image = image_uri("us-east-1", "xgboost", "1.7-1")
     channels, test_features = boston_channels()
     s3, sagemaker = rt_clients["s3"], rt_clients["sagemaker"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from backends.emulator.runtimes import Runtime, RuntimeStore
+from backends.emulator.runtimes import Runtime
 from backends.emulator.sagemaker.context import EXECUTION_ROLE_ARN
 from tests.conftest import free_port, serve
 from tests.runtimes.helpers import RUNTIMES_DIR, installed_runtime, run_in_runtime
@@ -28,15 +28,17 @@ pytestmark = pytest.mark.timeout(1800)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def _run(sdk_env: SdkEnv, boston: BostonData, work: Path, script: str, source: Path) -> tuple[ScriptRun, Any]:
-    """`script` run as a user runs it, against its own `harness serve` whose runtimes are the tests'."""
+def _run(sdk_env: SdkEnv, boston: BostonData, work: Path, script: str, source: Path,
+         *leading: str) -> tuple[ScriptRun, Any]:
+    """`script` (with `leading` arguments first) run as a user runs it, against its own `harness serve` whose
+    runtimes are the tests'."""
     port = free_port()
     server = serve(work / "state", port, env={"HARNESS_RUNTIMES_DIR": str(RUNTIMES_DIR)})
     try:
         env = user_env(f"http://127.0.0.1:{port}", work / "home")
         write_sdk_defaults(env)
-        run = run_script(sdk_env.python, script, [str(boston.directory), str(source), str(work / "out"),
-                                                   EXECUTION_ROLE_ARN], env, fast_polling=True, timeout=900)
+        arguments = [*leading, str(boston.directory), str(source), str(work / "out"), EXECUTION_ROLE_ARN]
+        run = run_script(sdk_env.python, script, arguments, env, fast_polling=True, timeout=900)
     finally:
         server.terminate()
         server.wait(30)
@@ -65,7 +67,7 @@ def test_sdk2_sklearn_fit_transform_and_deploy_run_unchanged(sdk2_env: SdkEnv, b
                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
     runtime = installed_runtime("sklearn-1.2-1")
     work = tmp_path_factory.mktemp("sdk2-sklearn")
-    run, summary = _run(sdk2_env, boston, work, "script_mode_sdk2.py", EXAMPLES / "sklearn_boston")
+    run, summary = _run(sdk2_env, boston, work, "script_mode_sdk2.py", EXAMPLES / "sklearn_boston", "sklearn")
     assert summary["training_status"] == "Completed"
     assert summary["image"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
     assert json.loads(summary["hyperparameters"]["sagemaker_program"]) == "train.py"
@@ -84,11 +86,9 @@ def test_sdk2_sklearn_fit_transform_and_deploy_run_unchanged(sdk2_env: SdkEnv, b
 def test_sdk2_xgboost_framework_mode_fit_and_transform_run_unchanged(sdk2_env: SdkEnv, boston: BostonData,
                                                                      tmp_path_factory: pytest.TempPathFactory
                                                                      ) -> None:
-    runtime = installed_runtime("1.7-1")
-    if not (runtime.python.parent / "train").exists():  # installed before the toolkit was part of it
-        runtime = RuntimeStore(RUNTIMES_DIR).install("1.7-1", force=True)
+    runtime = installed_runtime("1.7-1", runs_scripts=True)
     work = tmp_path_factory.mktemp("sdk2-xgboost-script")
-    run, summary = _run(sdk2_env, boston, work, "xgboost_script_sdk2.py", EXAMPLES / "xgboost_boston")
+    run, summary = _run(sdk2_env, boston, work, "script_mode_sdk2.py", EXAMPLES / "xgboost_boston", "xgboost")
     assert summary["training_status"] == "Completed"
     assert summary["image"] == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
     assert "[39]#011train-rmse:" in run.output and "validation-rmse:" in run.output

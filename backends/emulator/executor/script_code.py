@@ -59,7 +59,7 @@ def framework_runtime(image: AlgorithmImage, runtimes_dir: Path | None) -> Runti
             f"The {image.algorithm} {image.version} image runs the user's script in the emulator's "
             f"{image.runtime_key} runtime, which is not installed. Install it with `harness runtimes install "
             f"{image.runtime_key}` (or the image URI).")
-    if not (runtime.python.parent / "train").exists():
+    if not runtime.runs_scripts:
         raise DataError(
             f"The emulator's {image.runtime_key} runtime was installed without the sagemaker-training toolkit that "
             f"runs the user's script. Reinstall it with `harness runtimes install --force {image.runtime_key}`.")

@@ -75,6 +75,11 @@ class Runtime:
         return str(self.manifest.get("release") or self.manifest["xgboost"])
 
     @property
+    def runs_scripts(self) -> bool:
+        """It holds the training toolkit that runs a user's script (runtimes installed before it was added do not)."""
+        return (self.python.parent / "train").exists()
+
+    @property
     def identity(self) -> str:
         """Changes when the runtime is reinstalled, so a process started from the old one is not reused."""
         return f"{self.path}@{self.manifest.get('installed_at')}"

@@ -54,6 +54,4 @@ class InferenceApp(_App[LoadedModel]):
     def __init__(self, model_dir: Path | str, version: str | ContainerVersion, batch: bool,
                  max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH) -> None:
         super().__init__(XGBoostPredictor(model_dir, version, batch, max_content_length), max_content_length)
-        self.model_dir = Path(model_dir)
-        self.version = version
-        self.batch = batch
+        self.version = version  # the model server names the container's modules after it in a load failure
