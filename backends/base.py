@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 from .emulator.algorithms.images import image_uri
@@ -46,6 +49,17 @@ class Backend(ABC):
     def image_uri(self, framework: str = "xgboost", version: str = "1") -> str:
         """The algorithm image for this backend's region, as the SageMaker SDKs name it."""
         return image_uri(self.region, framework, version)
+
+    def stage_source(self, files: dict[str, Path], bucket: str, prefix: str) -> str:
+        """Put a script's source (name in the source -> file) where this backend's jobs fetch it from; its URI, for
+        `sagemaker_submit_directory`. Here, as the SDK uploads it: `s3://bucket/prefix/sourcedir.tar.gz`."""
+        key = f"{prefix}/sourcedir.tar.gz"
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for name, path in files.items():
+                archive.add(path, arcname=name)
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        return f"s3://{bucket}/{key}"
 
     def transform_output_uri(self, output_path: str, job_name: str) -> str:
         """Where a transform job's `<input>.out` objects land: SageMaker writes them under `S3OutputPath` itself."""

@@ -11,8 +11,10 @@ Where local mode differs from SageMaker, and what this backend does about it:
 * its Describe responses are partial (no `SecondaryStatus`, no `AlgorithmSpecification.TrainingImage`);
 * transform outputs land under `<S3OutputPath>/<job name>/`, not `<S3OutputPath>/` (`transform_output_uri`);
 * it pulls an ECR image only after logging in to ECR with real AWS credentials, so the image must already be in
-  the engine: `image_uri` checks that and says how to build ours (`harness images build <version>`, tagged with
-  the ECR URI) or pull AWS's;
+  the engine: `image_uri` checks that and says how to build ours (`harness images build <version>` or
+  `sklearn-<version>`, tagged with the ECR URI) or pull AWS's;
+* a script-mode job's source is local code (`file://`, mounted at /opt/ml/code, as the SDK does with
+  `local_code`), not an S3 archive the container would fetch (`stage_source`);
 * it looks for `docker compose` (v2 or later) and else for `docker-compose` on PATH: this environment's scripts
   directory goes first on PATH, so the `docker-compose` that `pip install` put there is found.
 """
@@ -20,7 +22,9 @@ Where local mode differs from SageMaker, and what this backend does about it:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,7 @@ class LocalBackend(Backend):
         self._images_present: set[str] = set()
         self._stop_localstack: Callable[[], None] | None = None  # set when this backend started LocalStack
         self._containers_before: set[str] = set()  # the engine's containers when this backend started
+        self._source_root: Path | None = None  # script mode's local code (stage_source)
 
     def start(self) -> None:
         # Docker first: without an engine nothing else matters, and the message should say so.
@@ -92,6 +97,9 @@ class LocalBackend(Backend):
         # Local mode leaves each job's exited container behind; remove those of this backend's jobs.
         remove_exited_containers(self._images_present, self._containers_before)
         self._images_present.clear()
+        if self._source_root is not None:
+            shutil.rmtree(self._source_root, ignore_errors=True)
+            self._source_root = None
         if self._stop_localstack is not None:
             stop, self._stop_localstack = self._stop_localstack, None
             stop()
@@ -124,20 +132,31 @@ class LocalBackend(Backend):
         return name
 
     def image_uri(self, framework: str = "xgboost", version: str = "1") -> str:
-        """The region's XGBoost image, which must already be in the Docker engine (see the module notes)."""
-        if framework != "xgboost":
-            raise BackendUnavailable(f"local mode runs the {framework} framework image only from Docker, and "
-                                     "`harness images build` makes XGBoost images only so far; run script mode on "
-                                     "the emulator (the default backend) or on SageMaker")
+        """The region's XGBoost or SKLearn image, which must already be in the Docker engine (see the module
+        notes)."""
         uri = super().image_uri(framework, version)
         if uri not in self._images_present:
             problem = image_problem(uri)
             if problem is not None:
+                runtime = version if framework == "xgboost" else f"{framework}-{version}"
                 raise BackendUnavailable(f"{problem}; local mode cannot pull it without AWS credentials: build "
-                                         f"ours with `harness images build {version}`, or pull AWS's first: "
+                                         f"ours with `harness images build {runtime}`, or pull AWS's first: "
                                          f"{pull_instructions(uri, self.region)}")
             self._images_present.add(uri)
         return uri
+
+    def stage_source(self, files: dict[str, Path], bucket: str, prefix: str) -> str:
+        """Local code, as the SDK stages it in local mode with `local_code`: a directory on this machine, given as
+        `file://`, which local mode mounts at /opt/ml/code for training and serving. (An `s3://` archive would be
+        fetched inside the container, which cannot reach a LocalStack on this machine's loopback.) Removed when
+        the backend stops."""
+        if self._source_root is None:
+            self._source_root = Path(tempfile.mkdtemp(prefix="harness-local-code-"))
+        directory = self._source_root / prefix
+        directory.mkdir(parents=True)
+        for name, path in files.items():
+            shutil.copy2(path, directory / name)
+        return directory.as_uri()
 
     def transform_output_uri(self, output_path: str, job_name: str) -> str:
         # sagemaker.local's _LocalTransformJob uploads its working directory to <S3OutputPath>/<job name>.

@@ -112,11 +112,16 @@ def _interrupt(signum: int, frame: object) -> None:
                    "examples/sklearn_boston/train.py.")
 @click.option("--requirements", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A requirements.txt installed before the --script runs.")
+@click.option("--framework", default="sklearn", show_default=True, type=click.Choice(["sklearn", "xgboost"]),
+              help="The image --script runs on: the SKLearn framework image (--framework-version), or the XGBoost "
+                   "image in framework mode (--image-version, 0.90-1 or later). Example for xgboost: "
+                   "examples/xgboost_boston/train.py.")
 @click.option("--framework-version", default="1.2-1", show_default=True, type=click.Choice(SKLEARN_VERSIONS),
               help="SKLearn framework image version of --script.")
 def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str, str], image_version: str,
         prefix: str, output_dir: Path, seed: int, region: str | None, role: str | None, endpoint: str | None,
-        quiet: bool, deploy: bool, script: Path | None, requirements: Path | None, framework_version: str) -> None:
+        quiet: bool, deploy: bool, script: Path | None, requirements: Path | None, framework: str,
+        framework_version: str) -> None:
     """Run the reference workflow: split, upload, train, create model, batch transform, evaluate, plot (and with
     --deploy: deploy, invoke, delete)."""
     from fixtures.datasets import DATASETS, load, load_csv
@@ -136,11 +141,16 @@ def run(backend: str, dataset: str, label: str | None, hyperparameters: dict[str
             raise click.ClickException(str(exc)) from None
     if requirements is not None and script is None:
         raise click.UsageError("--requirements goes with --script")
+    if framework == "xgboost" and script is None:
+        raise click.UsageError("--framework goes with --script")
+    if script is not None and framework == "xgboost" and image_version in ("1", "latest"):
+        raise click.UsageError("XGBoost framework mode needs an image version 0.90-1 or later (the legacy image "
+                               "`1` has none): give --image-version, e.g. 1.7-1")
     if script is not None and prefix == DEFAULT_PREFIX:
-        prefix = "boston-sklearn-script"
+        prefix = f"boston-{framework}-script"
     options = WorkflowOptions(prefix=prefix, image_version=image_version, output_dir=output_dir, split_seed=seed,
                               data_dir=output_dir / "data", deploy=deploy, script=script, requirements=requirements,
-                              framework_version=framework_version,
+                              framework=framework, framework_version=framework_version,
                               hyperparameters=dict(hyperparameters) if script is not None
                               else {**SEED_HYPERPARAMETERS, **hyperparameters})
     target = _start_backend(backend, region, role=role, endpoint=endpoint)

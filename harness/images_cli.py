@@ -1,4 +1,5 @@
-"""`harness images build | list`: the project's own algorithm images, tagged as SageMaker's, built offline."""
+"""`harness images build | list`: the project's own algorithm and framework images, tagged as SageMaker's, built
+offline."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from backends.emulator.algorithms.images import REGIONS, image_uri
 from backends.emulator.runtimes import CATALOG, RuntimeInstallError, RuntimeStore
 from backends.emulator.runtimes.store import ENV_VAR
 from backends.images import BaseImageError, DockerCliError, build_algorithm_image, ensure_base_image
-from backends.images.algorithm import REPOSITORY
+from backends.images.algorithm import local_image_name
 from backends.images.docker_cli import image_exists, image_size
 
 console = Console(stderr=True)
@@ -22,9 +23,10 @@ DEFAULT_VERSIONS = ("1", "1.7-1")
 
 @click.group()
 def images() -> None:
-    """Algorithm images of our own for Docker (SDK local mode, the emulator's Docker runner): SageMaker's container
-    contract with the project's XGBoost algorithm and each image version's XGBoost release, tagged with the ECR URI
-    SageMaker SDKs use for it, so unchanged code finds them without pulling. Built with no container registry."""
+    """Images of our own for Docker (SDK local mode, the emulator's Docker runner): SageMaker's container contract
+    with the project's XGBoost algorithm and each image version's XGBoost release, or (sklearn-<version>) the
+    SKLearn framework image's runtime running your script, tagged with the ECR URI SageMaker SDKs use for it, so
+    unchanged code finds them without pulling. Built with no container registry."""
 
 
 @images.command("build")
@@ -39,7 +41,8 @@ def images() -> None:
               help="Runtimes directory (default: ~/.cache/sagemaker-harness/runtimes).")
 def build(versions: tuple[str, ...], build_all: bool, regions: tuple[str, ...], base: str | None, force: bool,
           root: Path | None) -> None:
-    """Build the image of each image VERSION (default: 1 and 1.7-1), installing its runtime first if needed."""
+    """Build the image of each image VERSION (default: 1 and 1.7-1; sklearn-1.2-1 for the SKLearn framework),
+    installing its runtime first if needed."""
     chosen = list(CATALOG) if build_all else list(versions or DEFAULT_VERSIONS)
     unknown = [v for v in chosen if v not in CATALOG]
     if unknown:
@@ -65,7 +68,7 @@ def build(versions: tuple[str, ...], build_all: bool, regions: tuple[str, ...], 
             if runtime is None:
                 say(f"{version}: installing its runtime first")
                 runtime = store.install(version, progress=say)
-            uris = [image_uri(region, "xgboost", version) for region in regions]
+            uris = [image_uri(region, runtime.spec.framework, runtime.spec.image_tag) for region in regions]
             result = build_algorithm_image(runtime, base_image, uris, say, force=force)
             steps = ", ".join(f"{s.name} {s.seconds:.1f} s" for s in result.steps)
             table.add_row(version, "\n".join(result.tags), f"{result.size_bytes / 1e6:.0f} MB",
@@ -82,8 +85,8 @@ def list_images() -> None:
         table = Table(title="algorithm images", header_style="bold")
         for column in ("image version", "image", "size"):
             table.add_column(column)
-        for version in CATALOG:
-            name = f"{REPOSITORY}:{version}"
+        for version, spec in CATALOG.items():
+            name = local_image_name(spec)
             present = image_exists(name)
             table.add_row(version, name if present else "not built", f"{image_size(name) / 1e6:.0f} MB"
                           if present else "")

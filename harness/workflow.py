@@ -9,10 +9,8 @@ clients, image, role, bucket and instance type come from the backend.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import shutil
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -52,16 +50,18 @@ class WorkflowOptions:
     batch_strategy: str = "MultiRecord"
     keep_data: bool = False
     deploy: bool = False  # also deploy the model to a real-time endpoint, invoke it with the test set, delete it
-    # Script mode: the user's training (and inference) script on the SKLearn framework image, instead of the
-    # built-in XGBoost; `hyperparameters` are then the script's arguments.
+    # Script mode: the user's training (and inference) script instead of the built-in XGBoost, on the SKLearn
+    # framework image (`framework_version`) or the XGBoost image in framework mode (`image_version`);
+    # `hyperparameters` are then the script's arguments.
     script: Path | None = None
     requirements: Path | None = None
+    framework: str = "sklearn"
     framework_version: str = "1.2-1"
 
     @property
     def stem(self) -> str:
         """What job names start with: the dataset and the algorithm, as the seed names them."""
-        return "boston-sklearn" if self.script is not None else "boston-xgboost"
+        return f"boston-{self.framework}" if self.script is not None else "boston-xgboost"
 
 
 @dataclass
@@ -135,6 +135,7 @@ class Workflow:
         self.options = options or WorkflowOptions()
         self.reporter = reporter or Reporter()
         self.step_seconds: dict[str, float] = {}
+        self.source_uri = ""  # script mode: where the backend staged the script, for training and the model
 
     # -- the steps -------------------------------------------------------------------------------------
 
@@ -195,9 +196,8 @@ class Workflow:
         environment = None
         if self.options.script is not None:
             # What the SDK's SKLearn model sets: the same script serves, from the source the job trained with.
-            hyperparameters = training["HyperParameters"]
             environment = {"SAGEMAKER_PROGRAM": self.options.script.name,
-                           "SAGEMAKER_SUBMIT_DIRECTORY": json.loads(hyperparameters["sagemaker_submit_directory"]),
+                           "SAGEMAKER_SUBMIT_DIRECTORY": self.source_uri,
                            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20", "SAGEMAKER_REGION": self.backend.region}
         request = model_request(name, image, training["ModelArtifacts"]["S3ModelArtifacts"], self.backend.role_arn(),
                                 environment)
@@ -318,7 +318,7 @@ class Workflow:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def _image(self) -> str:
-        if self.options.script is not None:
+        if self.options.script is not None and self.options.framework == "sklearn":
             return self.backend.image_uri("sklearn", self.options.framework_version)
         return self.backend.image_uri("xgboost", self.options.image_version)
 
@@ -327,20 +327,18 @@ class Workflow:
         return "text/csv" if self.options.script is not None else None
 
     def script_hyperparameters(self, job_name: str) -> dict[str, str]:
-        """Upload the script (and requirements.txt) as sourcedir.tar.gz; the hyperparameters the SDK's SKLearn
-        estimator sends with it: every value JSON-encoded, and the sagemaker_* keys naming the script."""
+        """Stage the script (and requirements.txt) with the backend (sourcedir.tar.gz in S3, or local mode's local
+        code); the hyperparameters the SDK's SKLearn estimator sends with it: every value JSON-encoded, and the
+        sagemaker_* keys naming the script."""
         script = self.options.script
         assert script is not None
-        bucket = self.backend.default_bucket()
-        key = f"{self.options.prefix}/{job_name}/source/sourcedir.tar.gz"
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            archive.add(script, arcname=script.name)
-            if self.options.requirements is not None:
-                archive.add(self.options.requirements, arcname="requirements.txt")
-        self.backend.client("s3").put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        files = {script.name: script}
+        if self.options.requirements is not None:
+            files["requirements.txt"] = self.options.requirements
+        self.source_uri = self.backend.stage_source(files, self.backend.default_bucket(),
+                                                    f"{self.options.prefix}/{job_name}/source")
         values: dict[str, Any] = {name: _decoded(value) for name, value in self.options.hyperparameters.items()}
-        values.update({"sagemaker_submit_directory": f"s3://{bucket}/{key}", "sagemaker_program": script.name,
+        values.update({"sagemaker_submit_directory": self.source_uri, "sagemaker_program": script.name,
                        "sagemaker_container_log_level": 20, "sagemaker_job_name": job_name,
                        "sagemaker_region": self.backend.region})
         return {name: json.dumps(value) for name, value in values.items()}

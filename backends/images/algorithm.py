@@ -1,11 +1,16 @@
-"""One image version's algorithm image: the runtime's interpreter and packages, the project's algorithm code,
-and the container contract's two commands.
+"""One image version's image: the runtime's interpreter and packages, the project's code, and the container
+contract's two commands.
+
+An XGBoost runtime makes an algorithm image (`train` runs the project's XGBoost algorithm,
+`algorithms/xgboost/container.py`); an SKLearn runtime makes a framework image (`train` runs the
+`sagemaker-training` toolkit on the user's script, `serve` the user's inference functions,
+`frameworks/container.py`).
 
 The image holds what a job runs on in the emulator, so the two agree by construction on the library side:
 - the interpreter the runtime was made from (its installation prefix, less its own site-packages and tests),
   at /opt/python;
-- the runtime's site-packages (that version's XGBoost release, numpy, scipy, scikit-learn), plus gunicorn and
-  its dependency `packaging`, taken from this environment (pure Python);
+- the runtime's site-packages (that version's XGBoost or scikit-learn release, numpy, scipy, the toolkit), plus
+  gunicorn and its dependency `packaging`, taken from this environment (pure Python);
 - the `backends` package at /opt/harness (on PYTHONPATH), and nothing else of the project;
 - `train` and `serve` on PATH, as SageMaker runs `docker run <image> train|serve`.
 
@@ -27,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..emulator.runtimes import Runtime
+from ..emulator.runtimes.catalog import RuntimeSpec
 from .docker_cli import DockerCliError, docker, image_size, run_streamed, tag
 
 REPOSITORY = "sagemaker-harness/xgboost"
 ENTRY_MODULE = "backends.emulator.algorithms.xgboost.container"
+FRAMEWORK_ENTRY_MODULE = "backends.emulator.frameworks.container"
 INPUTS_LABEL = "sagemaker-harness.inputs"
 # Pure-Python distributions the image's `serve` needs besides the runtime's packages.
 SERVER_DISTRIBUTIONS = ("gunicorn", "packaging")
@@ -64,7 +71,7 @@ def build_algorithm_image(runtime: Runtime, base: str, uris: Iterable[str], say:
                           log: Path | None = None, force: bool = False) -> ImageBuild:
     """Build (or find up to date) the image of `runtime`'s image version on `base`, tagged with `uris`."""
     version = runtime.spec.image_version
-    local_name = f"{REPOSITORY}:{version}"
+    local_name = local_image_name(runtime.spec)
     build = ImageBuild(version, local_name, [local_name, *uris])
     clock = time.monotonic()
 
@@ -85,8 +92,8 @@ def build_algorithm_image(runtime: Runtime, base: str, uris: Iterable[str], say:
             context = Path(scratch)
             _context(runtime, interpreter, context, version, base)
             step("context")
-            say(f"{version}: building {local_name} on {base} (XGBoost {runtime.xgboost_version}, Python "
-                f"{interpreter['version']})")
+            say(f"{version}: building {local_name} on {base} ({runtime.spec.framework_name} {runtime.release}, "
+                f"Python {interpreter['version']})")
             run_streamed([docker(), "build", "--label", f"{INPUTS_LABEL}={inputs}", "-t", local_name, str(context)],
                          lambda line: None, f"docker build of {local_name}", log)
             step("docker build")
@@ -95,6 +102,16 @@ def build_algorithm_image(runtime: Runtime, base: str, uris: Iterable[str], say:
     step("tag")
     build.size_bytes = image_size(local_name)
     return build
+
+
+def local_image_name(spec: RuntimeSpec) -> str:
+    """`sagemaker-harness/xgboost:1.7-1`, `sagemaker-harness/sklearn:1.2-1`."""
+    repository = REPOSITORY if spec.framework == "xgboost" else f"sagemaker-harness/{spec.framework}"
+    return f"{repository}:{spec.image_tag}"
+
+
+def entry_module(spec: RuntimeSpec) -> str:
+    return ENTRY_MODULE if spec.framework == "xgboost" else FRAMEWORK_ENTRY_MODULE
 
 
 def _interpreter(runtime: Runtime) -> dict[str, str]:
@@ -122,16 +139,18 @@ def _context(runtime: Runtime, interpreter: dict[str, str], context: Path, versi
             (shutil.copytree(entry, extra / entry.name, symlinks=True) if entry.is_dir()
              else shutil.copy2(entry, extra / entry.name))
     for name in SERVER_DISTRIBUTIONS:
-        _copy_distribution(name, site)
+        copy_distribution(name, site)
     shutil.copytree(_PACKAGE_DIR, context / "app" / _PACKAGE_DIR.name, ignore=shutil.ignore_patterns("__pycache__"))
     for command in ("train", "serve"):
         script = context / command
-        script.write_text(f'#!/bin/sh\nexec /opt/python/bin/{python} -m {ENTRY_MODULE} {command} "$@"\n')
+        script.write_text(f'#!/bin/sh\nexec /opt/python/bin/{python} -m {entry_module(runtime.spec)} {command} "$@"\n')
         script.chmod(0o755)
-    (context / "Dockerfile").write_text(_dockerfile(python, version, runtime.xgboost_version, base))
+    (context / "Dockerfile").write_text(_dockerfile(python, runtime.spec, base))
 
 
-def _dockerfile(python: str, version: str, xgboost: str, base: str) -> str:
+def _dockerfile(python: str, spec: RuntimeSpec | None, base: str) -> str:
+    version = spec.image_version if spec else ""
+    framework, release = (spec.framework, spec.release) if spec else ("", "")
     return f"""FROM {base}
 COPY python /opt/python
 COPY site-packages /opt/python/lib/{python}/site-packages
@@ -144,8 +163,9 @@ ENV PATH=/opt/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
     PYTHONNOUSERSITE=1 \\
     PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
-    HARNESS_IMAGE_VERSION={version}
-LABEL sagemaker-harness.image-version="{version}" sagemaker-harness.xgboost="{xgboost}"
+    HARNESS_IMAGE_VERSION={version} \\
+    HARNESS_FRAMEWORK={framework}
+LABEL sagemaker-harness.image-version="{version}" sagemaker-harness.{framework}="{release}"
 EXPOSE 8080
 WORKDIR /opt/ml
 """
@@ -155,7 +175,7 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return {name for name in names if name in _NOT_COPIED}
 
 
-def _copy_distribution(name: str, site: Path) -> None:
+def copy_distribution(name: str, site: Path) -> None:
     """Copy an installed pure-Python distribution (its files and metadata) into `site`, unless already there."""
     try:
         distribution = importlib.metadata.distribution(name)
@@ -178,9 +198,9 @@ def _inputs_digest(runtime: Runtime, base: str, interpreter: dict[str, str]) -> 
     digest = hashlib.sha256()
     base_id = subprocess.run([docker(), "image", "inspect", "--format", "{{.Id}}", base], capture_output=True,
                              text=True).stdout.strip()
-    digest.update(json.dumps([runtime.identity, base_id, interpreter, ENTRY_MODULE,
+    digest.update(json.dumps([runtime.identity, base_id, interpreter, entry_module(runtime.spec),
                               [importlib.metadata.version(name) for name in SERVER_DISTRIBUTIONS],
-                              _dockerfile("", "", "", base)]).encode())
+                              _dockerfile("", None, base)]).encode())
     for path in sorted(_PACKAGE_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(_PACKAGE_DIR)).encode())

@@ -48,3 +48,18 @@ def test_unknown_versions_and_regions_are_refused() -> None:
         result = subprocess.run([sys.executable, "-m", "harness", "images", *arguments], capture_output=True,
                                 text=True, timeout=120)
         assert result.returncode == 2 and text in result.stderr, result.stderr
+
+
+def test_a_framework_image_is_tagged_as_the_sklearn_image_and_runs_the_toolkit() -> None:
+    built = _harness("build", "sklearn-1.2-1", "--dir", str(RUNTIMES_DIR), "--region", "eu-west-1")
+    assert "sklearn-1.2-1" in built.stdout
+    uri = image_uri("eu-west-1", "sklearn", "1.2-1")
+    assert uri == "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    found = subprocess.run(["docker", "run", "--rm", uri, "python3.9", "-c",
+                            "import sklearn, sagemaker_training.cli.train, gunicorn; print(sklearn.__version__)"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert found == "1.2.1"
+    train = subprocess.run(["docker", "run", "--rm", uri, "cat", "/usr/local/bin/train"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "-m backends.emulator.frameworks.container train" in train
+    assert "sagemaker-harness/sklearn:1.2-1" in _harness("list").stdout

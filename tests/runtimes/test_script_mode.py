@@ -12,17 +12,21 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
 import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from backends.emulator.algorithms.images import image_uri
 from backends.emulator.runtimes import Runtime
 from backends.emulator.server import Emulator, EmulatorConfig
-from tests.conftest import ROLE, boston_frames, make_client, wait_training, wait_transform
+from backends.images.algorithm import SERVER_DISTRIBUTIONS, copy_distribution
+from tests.conftest import ROLE, boston_frames, free_port, make_client, wait_training, wait_transform
 from tests.runtimes.conftest import BUCKET
 from tests.runtimes.helpers import (
     RUNTIMES_DIR,
@@ -33,6 +37,7 @@ from tests.runtimes.helpers import (
     transform_log,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 SKLEARN = image_uri("us-east-1", "sklearn", "1.2-1")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sklearn_boston" / "train.py"
 # A requirement the runtime does not have: the script imports it, so the job completes only if it was installed.
@@ -359,12 +364,26 @@ def test_without_its_runtime_a_framework_image_fails_saying_how_to_install_it(tm
         "which is not installed. Install it with `harness runtimes install sklearn-1.2-1` (or the image URI).")
 
 
-def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
-        sklearn_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from click.testing import CliRunner
+def write_workflow_split(directory: Path) -> None:
+    """`harness run`'s split of the Boston data (seeded), written as it writes it: train/train.csv (label first)
+    and test.csv (features only), no header."""
+    import pandas as pd
     from sklearn.model_selection import train_test_split
 
     from fixtures.datasets import load
+
+    features, label = load("boston")
+    x_train, x_test, y_train, _ = train_test_split(features, label, test_size=0.33, random_state=0)
+    x_train, _, y_train, _ = train_test_split(x_train, y_train, test_size=0.33, random_state=0)
+    (directory / "train").mkdir()
+    pd.concat([y_train, x_train], axis=1).to_csv(directory / "train" / "train.csv", header=False, index=False)
+    x_test.to_csv(directory / "test.csv", header=False, index=False)
+
+
+def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
+        sklearn_runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
     from harness.cli import main
 
     monkeypatch.setenv("HARNESS_RUNTIMES_DIR", str(RUNTIMES_DIR))
@@ -377,16 +396,9 @@ def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
     assert re.search(r"\d+ predictions = batch transform", result.output), result.output
     served = [float(line.split(",")[1]) for line in (tmp_path / "out" / "predictions.csv").read_text().split()[1:]]
 
-    # The same split as the workflow's (seeded), written as it writes it; the example's own training code run
-    # directly in scikit-learn 1.2.1, with the same arguments.
-    features, label = load("boston")
-    x_train, x_test, y_train, _ = train_test_split(features, label, test_size=0.33, random_state=0)
-    x_train, _, y_train, _ = train_test_split(x_train, y_train, test_size=0.33, random_state=0)
-    (tmp_path / "train").mkdir()
-    import pandas as pd
-
-    pd.concat([y_train, x_train], axis=1).to_csv(tmp_path / "train" / "train.csv", header=False, index=False)
-    x_test.to_csv(tmp_path / "test.csv", header=False, index=False)
+    # The same split as the workflow's; the example's own training code run directly in scikit-learn 1.2.1, with
+    # the same arguments.
+    write_workflow_split(tmp_path)
     direct = run_in_runtime(sklearn_runtime, ["-c", (
         "import json, os, sys, pandas as pd\n"
         f"os.environ['SM_CHANNEL_TRAIN'] = {str(tmp_path / 'train')!r}\n"
@@ -399,6 +411,46 @@ def test_harness_run_with_a_script_predicts_as_the_script_trained_directly(
         f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
         "print(json.dumps(model.predict(rows).tolist()))\n")])
     assert served == direct
+
+
+def test_harness_run_in_xgboost_framework_mode_predicts_as_the_script_run_directly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    runtime = installed_runtime("1.7-1", runs_scripts=True)
+    monkeypatch.setenv("HARNESS_RUNTIMES_DIR", str(RUNTIMES_DIR))
+    monkeypatch.chdir(tmp_path)
+    example = EXAMPLE.parents[1] / "xgboost_boston" / "train.py"
+    refused = CliRunner().invoke(main, ["run", "--script", str(example), "--framework", "xgboost"])
+    assert refused.exit_code == 2 and "XGBoost framework mode needs an image version 0.90-1 or later" in refused.output
+    refused = CliRunner().invoke(main, ["run", "--framework", "xgboost"])
+    assert refused.exit_code == 2 and "--framework goes with --script" in refused.output
+    result = CliRunner().invoke(main, ["run", "--script", str(example), "--framework", "xgboost", "--image-version",
+                                       "1.7-1", "--hp", "num_round=20", "--quiet"])
+    assert result.exit_code == 0, result.output
+    served = [float(line.split(",")[1]) for line in (tmp_path / "out" / "predictions.csv").read_text().split()[1:]]
+
+    # The example's own main() on the same split, run directly with XGBoost 1.7.4, then its model asked directly.
+    write_workflow_split(tmp_path)
+    (tmp_path / "model").mkdir()
+    direct = run_in_runtime(runtime, ["-c", (
+        "import json, os, sys, pandas as pd, xgboost as xgb\n"
+        f"os.environ['SM_CHANNEL_TRAIN'] = {str(tmp_path / 'train')!r}\n"
+        f"os.environ['SM_MODEL_DIR'] = {str(tmp_path / 'model')!r}\n"
+        f"sys.path.insert(0, {str(example.parent)!r})\n"
+        "sys.argv = ['train.py', '--num_round', '20']\n"
+        "import train\n"
+        "train.main()\n"
+        f"booster = train.model_fn({str(tmp_path / 'model')!r})\n"
+        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
+        "print(json.dumps([float(v) for v in booster.predict(xgb.DMatrix(rows))]))\n")])
+    assert len(served) == len(direct) > 100
+    # XGBoost predicts float32; the container writes each as float32's shortest text: exactly the same values.
+    import numpy as np
+
+    assert np.array_equal(np.array(served, dtype=np.float32), np.array(direct, dtype=np.float32))
 
 
 XGBOOST_SCRIPT = b'''import argparse, os
@@ -467,3 +519,75 @@ def test_xgboost_framework_mode_trains_and_serves_the_script_on_the_images_relea
         f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
         "print(json.dumps(booster.predict(xgb.DMatrix(rows)).tolist()))\n")])
     assert len(served) == len(test_features) and served == direct
+
+
+def test_the_framework_images_server_fetches_the_code_installs_its_requirements_and_predicts_as_the_model(
+        trained: Trained, rt_clients: dict[str, Any], runtime_emulator: Emulator, sklearn_runtime: Runtime,
+        tmp_path: Path) -> None:
+    """`serve` of the SKLearn framework image (`frameworks/container.py`), run with the image's interpreter and
+    packages (the runtime, plus gunicorn copied in as the image build does) outside Docker: it fetches the
+    sourcedir.tar.gz that SAGEMAKER_SUBMIT_DIRECTORY names from S3, installs its requirements.txt, and answers
+    with the script's model_fn what scikit-learn gives on that model in process."""
+    site = tmp_path / "server-packages"
+    for name in SERVER_DISTRIBUTIONS:
+        copy_distribution(name, site)
+    opt_ml = tmp_path / "opt_ml"
+    read_member(rt_clients["s3"], trained.description["ModelArtifacts"]["S3ModelArtifacts"], "model.joblib",
+                opt_ml / "model")
+    port = free_port()
+    source = json.loads(trained.description["HyperParameters"]["sagemaker_submit_directory"])
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{ROOT}{os.pathsep}{site}", "PYTHONNOUSERSITE": "1",
+           "HARNESS_OPT_ML": str(opt_ml), "HARNESS_BIND_HOST": "127.0.0.1", "SAGEMAKER_BIND_TO_PORT": str(port),
+           "SAGEMAKER_MODEL_SERVER_WORKERS": "1", "SAGEMAKER_PROGRAM": "train.py",
+           "SAGEMAKER_SUBMIT_DIRECTORY": source,
+           "S3_ENDPOINT_URL": runtime_emulator.endpoint_url, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([str(sklearn_runtime.python), "-m", "backends.emulator.frameworks.container",
+                                   "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180  # pip installs the requirement from the package index first
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                if requests.get(f"{url}/ping", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        answer = requests.post(f"{url}/invocations", data=csv_bytes(trained.test_features),
+                               headers={"Content-Type": "text/csv", "Accept": "text/csv"}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Content-Type"].startswith("text/csv")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    (tmp_path / "test.csv").write_bytes(csv_bytes(trained.test_features))
+    direct = run_in_runtime(sklearn_runtime, ["-c", (
+        "import json, joblib, pandas as pd\n"
+        f"model = joblib.load({str(opt_ml / 'model' / 'model.joblib')!r})\n"
+        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
+        "print(json.dumps(model.predict(rows).tolist()))\n")])
+    assert [float(line) for line in answer.text.split()] == direct
+    text = log.read_text()
+    # The script imports its requirement at module level: it was installed, then the module was imported.
+    assert re.search(r"^rows\s+300$", text, re.MULTILINE), text[-3000:]
+    assert (opt_ml / "code" / "requirements.txt").is_file()
+
+
+def test_the_framework_images_server_refuses_to_start_without_its_code(sklearn_runtime: Runtime,
+                                                                       tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HARNESS_OPT_ML": str(tmp_path),
+           "SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": str(tmp_path / "nowhere")}
+    result = subprocess.run([str(sklearn_runtime.python), "-m", "backends.emulator.frameworks.container", "serve"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "[ERROR] The model server did not start: the code at " + str(tmp_path / "nowhere") in result.stdout
+    del env["SAGEMAKER_PROGRAM"]
+    result = subprocess.run([str(sklearn_runtime.python), "-m", "backends.emulator.frameworks.container", "serve"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "SAGEMAKER_PROGRAM is not set" in result.stdout

@@ -165,6 +165,30 @@ def test_an_image_missing_from_docker_says_how_to_pull_it(docker_ready: pytest.M
     assert len(checked) == 1  # asked once per image
 
 
+def test_a_missing_framework_image_names_its_runtime(docker_ready: pytest.MonkeyPatch) -> None:
+    docker_ready.setattr(local, "image_problem", lambda uri: f"the image {uri} is not in the local Docker engine")
+    with pytest.raises(BackendUnavailable, match=r"^the image 683313688378\.dkr\.ecr\.us-east-1\.amazonaws\.com/"
+                       r"sagemaker-scikit-learn:1\.2-1-cpu-py3 is not in the local Docker engine; .* build ours "
+                       r"with `harness images build sklearn-1\.2-1`"):
+        LocalBackend("us-east-1").image_uri("sklearn", "1.2-1")
+
+
+def test_script_source_is_local_code_removed_with_the_backend(tmp_path: Path) -> None:
+    """Local mode mounts a `file://` source directory at /opt/ml/code; S3 would be fetched inside the container."""
+    script = tmp_path / "train.py"
+    script.write_text("print('hi')\n")
+    requirements = tmp_path / "reqs.txt"
+    requirements.write_text("six\n")
+    backend = LocalBackend("us-east-1")
+    uri = backend.stage_source({"train.py": script, "requirements.txt": requirements}, "bucket", "p/job-1/source")
+    assert uri.startswith("file:///") and uri.endswith("/p/job-1/source")
+    staged = Path(uri[len("file://"):])
+    assert sorted(path.name for path in staged.iterdir()) == ["requirements.txt", "train.py"]
+    assert (staged / "requirements.txt").read_text() == "six\n"
+    backend.stop()
+    assert not staged.exists()
+
+
 def test_pull_instructions_follow_the_region() -> None:
     uri = "450853457545.dkr.ecr.cn-north-1.amazonaws.com.cn/sagemaker-xgboost:1.7-1"
     assert pull_instructions(uri, "cn-north-1") == (

@@ -16,10 +16,10 @@ import xgboost as xgb
 
 from backends.emulator.algorithms.xgboost import container
 from backends.emulator.algorithms.xgboost.model_files import serialize
-from backends.emulator.algorithms.xgboost.model_server import ServerSettingError, server_options
 from backends.emulator.algorithms.xgboost.serving import load_model, predict
 from backends.emulator.algorithms.xgboost.versions import VERSIONS
 from backends.emulator.algorithms.xgboost.wsgi import InferenceApp, content_type_header, execution_parameters
+from backends.emulator.model_server import ServerSettingError, server_options
 from tests.xgb_container import ENTRY_MODULE, csv_payload, regression_rows, write_local_mode_layout
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -67,6 +67,12 @@ class RuntimeSpec:
         return self.requirements[0].split("==")[0]
 
     @property
+    def image_tag(self) -> str:
+        """The version in the image's URI: the runtime's name less its framework ("sklearn-1.2-1" -> "1.2-1")."""
+        prefix = f"{self.framework}-"
+        return self.image_version[len(prefix):] if self.image_version.startswith(prefix) else self.image_version
+
+    @property
     def framework_name(self) -> str:
         return {"xgboost": "XGBoost", "sklearn": "scikit-learn"}[self.framework]
 

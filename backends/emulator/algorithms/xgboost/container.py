@@ -6,13 +6,16 @@ for a model; an image whose ENTRYPOINT is this module answers both:
 * `train`: one training job on the /opt/ml layout (`entry.run_training_job`), its log on stdout in the
   container's format. Exit code 0 on success; on failure `output/failure` holds the container's text and the
   code is 1; a SIGTERM stops it with 143, as the container.
-* `serve`: the model server (`model_server`): gunicorn serving `wsgi.InferenceApp` for `/opt/ml/model`.
+* in framework mode (a `sagemaker_program` hyperparameter, or `SAGEMAKER_PROGRAM` for `serve`), the user's
+  script instead, as the SKLearn framework image runs it (`frameworks/container.py`);
+* `serve`: the model server (`backends/emulator/model_server.py`): gunicorn serving `wsgi.InferenceApp` for
+  `/opt/ml/model`.
 
 Variables: `HARNESS_IMAGE_VERSION` is the image version whose container is emulated (default 1.7-1), set in the
 image. `HARNESS_OPT_ML` moves /opt/ml and `HARNESS_MODEL_DIR` the model directory (default <opt_ml>/model), for
 tests. `SAGEMAKER_BATCH` (set by batch transform) makes `/invocations` answer as for batch transform;
 `MAX_CONTENT_LENGTH` is the largest request body in bytes (6 MiB; at most 20 MiB), as in the container. The
-model server's own variables are described in `model_server`.
+model server's own variables are described in `backends/emulator/model_server.py`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ...frameworks import container as framework
 from .entry import run_training_job
 from .log import ContainerLog
+from .tracebacks import container_traceback
 from .versions import get_version
 from .wsgi import DEFAULT_MAX_CONTENT_LENGTH, MIB, InferenceApp
 
@@ -81,19 +86,21 @@ def serve(environ: Mapping[str, str]) -> int:
         print(f"The model server did not start: {e}", file=sys.stderr)
         return 2
     # gunicorn is needed by `serve` only.
-    from .model_server import serve as run_server
+    from ...model_server import serve as run_server
 
     app = InferenceApp(model_dir(environ), version, batch=batch_mode(environ), max_content_length=limit)
-    return run_server(app, environ, ContainerLog(sys.stdout))
+    return run_server(app, environ, ContainerLog(sys.stdout),
+                      lambda error: container_traceback(error, get_version(version)))
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     environment = os.environ if environ is None else environ
+    # Framework mode, as the container decides it: the user's script trains (and serves) instead of the algorithm.
     if arguments == ["train"]:
-        return train(environment)
+        return framework.train() if framework.trains_script(environment) else train(environment)
     if arguments == ["serve"]:
-        return serve(environment)
+        return framework.serve(environment) if framework.serves_script(environment) else serve(environment)
     print(USAGE, file=sys.stderr)
     return 2
 

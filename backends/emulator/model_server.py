@@ -1,4 +1,8 @@
-"""The container's model server: gunicorn with sync workers running `wsgi.InferenceApp`.
+"""The images' model server: gunicorn with sync workers running an `inference_app.InferenceApp`.
+
+One server for every image of the project: the XGBoost algorithm's (`algorithms/xgboost/container.py`) and the
+framework images' (`frameworks/container.py`, the user's inference script); the application decides what a
+request is answered with, the server only how it is served.
 
 Gunicorn is started from Python (its `BaseApplication`) rather than its command line: the settings come from
 the container's variables, checked here with clear messages, the model-loading hook is a Python callable, and
@@ -20,16 +24,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import gunicorn.app.base
 import gunicorn.arbiter
 
-from .log import ContainerLog
-from .tracebacks import container_traceback
-from .versions import get_version
-from .wsgi import InferenceApp
+from .inference_app import InferenceApp
 
 DEFAULT_PORT = 8080
 DEFAULT_TIMEOUT = 60
@@ -67,11 +68,21 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+class ServerLog(Protocol):
+    """How an image logs: `info` and `error` lines in its container's format."""
+
+    def info(self, message: str) -> None: ...
+
+    def error(self, message: str) -> None: ...
+
+
 class ModelServer(gunicorn.app.base.BaseApplication):
-    def __init__(self, app: InferenceApp, options: Mapping[str, Any], log: ContainerLog | None = None) -> None:
+    def __init__(self, app: InferenceApp[Any], options: Mapping[str, Any], log: ServerLog,
+                 describe_failure: Callable[[Exception], str]) -> None:
         self.application = app
         self.options = dict(options)
-        self.container_log = log if log is not None else ContainerLog()
+        self.container_log = log
+        self.describe_failure = describe_failure  # a model that did not load, as the container logs it
         super().__init__()
 
     def load_config(self) -> None:
@@ -79,21 +90,22 @@ class ModelServer(gunicorn.app.base.BaseApplication):
             self.cfg.set(key, value)
         self.cfg.set("post_worker_init", self._post_worker_init)
 
-    def load(self) -> InferenceApp:
+    def load(self) -> InferenceApp[Any]:
         return self.application
 
     def _post_worker_init(self, worker: Any) -> None:
         try:
             self.application.load()
         except Exception as e:
-            self.container_log.error(container_traceback(e, get_version(self.application.version)).rstrip("\n"))
+            self.container_log.error(self.describe_failure(e).rstrip("\n"))
             # A worker that exits with this code before it has booted makes gunicorn's arbiter halt. Exiting
             # rather than raising keeps gunicorn from logging the traceback again, with this emulator's paths.
             sys.exit(gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR)
         self.container_log.info(f"Model loaded successfully for worker : {os.getpid()}")
 
 
-def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | None = None) -> int:
+def serve(app: InferenceApp[Any], environ: Mapping[str, str], log: ServerLog,
+          describe_failure: Callable[[Exception], str]) -> int:
     """Run the server until it is stopped (SIGTERM, SIGINT); the process's exit code."""
     try:
         options = server_options(environ)
@@ -101,7 +113,7 @@ def serve(app: InferenceApp, environ: Mapping[str, str], log: ContainerLog | Non
         print(f"The model server did not start: {e}", file=sys.stderr)
         return 2
     try:
-        ModelServer(app, options, log).run()
+        ModelServer(app, options, log, describe_failure).run()
     except SystemExit as stop:  # gunicorn's arbiter ends with sys.exit(<status>)
         code = stop.code
         return code if isinstance(code, int) else (0 if code is None else 1)
