@@ -43,8 +43,9 @@ class TrainingWorkspace:
     def channel(self, name: str) -> Path:
         return safe_join(self.data, name)
 
-    def write_config(self, job: dict[str, Any]) -> None:
-        """The three files SageMaker writes before the container starts."""
+    def write_config(self, job: dict[str, Any], current_host: str = "algo-1", hosts: list[str] | None = None
+                     ) -> None:
+        """The three files SageMaker writes before the container starts, for host `current_host` of `hosts`."""
         hyperparameters = {k: str(v) for k, v in job.get("HyperParameters", {}).items()}
         input_mode = job["AlgorithmSpecification"].get("TrainingInputMode", "File")
         channels = {}
@@ -60,8 +61,8 @@ class TrainingWorkspace:
             if "CompressionType" in channel:
                 entry["CompressionType"] = channel["CompressionType"]
             channels[channel["ChannelName"]] = entry
-        resource = {"current_host": "algo-1", "current_instance_type": job["ResourceConfig"].get("InstanceType"),
-                    "hosts": ["algo-1"], "network_interface_name": "eth0"}
+        resource = {"current_host": current_host, "current_instance_type": job["ResourceConfig"].get("InstanceType"),
+                    "hosts": list(hosts or [current_host]), "network_interface_name": "eth0"}
         _write_json(self.config / "hyperparameters.json", hyperparameters)
         _write_json(self.config / "inputdataconfig.json", channels)
         _write_json(self.config / "resourceconfig.json", resource)

@@ -40,6 +40,9 @@ class BoostingSetup:
     early_stopping_rounds: int | None
     version: ContainerVersion
     after_round: Callable[[xgb.Booster], None] | None = None
+    prints_rounds: bool = True  # of several hosts, only rank 0 prints the evaluation lines (as XGBoost's monitor)
+    # Of several hosts, rank 0's lines go through the tracker, which the master runs and which logs them.
+    through_tracker: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,10 @@ def run_boosting(setup: BoostingSetup, log: ContainerLog) -> BoostingResult:
         _relay(caught, log, relayed)
         rounds = epoch + 1
         lines.append(format_scores(epoch, scores, setup.version))
-        log.line(lines[-1])
+        if setup.prints_rounds and setup.through_tracker:
+            log.tracker_line(lines[-1], native=library.HAS_COLLECTIVE_TRACKER)
+        elif setup.prints_rounds:
+            log.line(lines[-1])
         if setup.after_round is not None:
             setup.after_round(booster)
         if stopper is not None and stopper.update(epoch, scores):

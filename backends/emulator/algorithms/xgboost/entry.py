@@ -21,13 +21,14 @@ FAILURE_PREFIX = "framework error: \n"
 
 
 def run_training_job(
-    opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None
+    opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None,
+    cluster_file: Path | str | None = None,
 ) -> int:
     """Run a job in `opt_ml`; returns the process exit code (0 success, 1 failure, 143 stopped)."""
     opt_ml = Path(opt_ml)
     log = log if log is not None else ContainerLog(workspace=opt_ml)
     try:
-        train(opt_ml, version, log)
+        train(opt_ml, version, log, cluster_file)
     except TrainingTerminated as stop:
         return stop.exit_code
     except Exception as e:
@@ -39,6 +40,11 @@ def run_training_job(
         log.error(text)
         return 1
     return 0
+
+
+def run_training_host(opt_ml: str, version: str, cluster_file: str) -> int:
+    """One host of a job of several (`resourceconfig.json` names it), with the emulator's cluster file."""
+    return run_training_job(opt_ml, version, None, cluster_file)
 
 
 def failure_text(error: BaseException, version: ContainerVersion) -> str:

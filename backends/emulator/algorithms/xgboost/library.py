@@ -24,6 +24,7 @@ emulating those of an older release on a newer one.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import tempfile
 import warnings
@@ -54,6 +55,24 @@ HAS_SAVE_CONFIG = _RELEASE >= (1, 0)
 WRITES_BINARY_FORMAT = _RELEASE < (3, 1)
 # 0.72's CSV reader knows only `format` and `label_column` (no `delimiter`, no `weight_column`).
 CSV_READER_OPTIONS = _RELEASE >= (0, 80)
+# The distributed engine: `xgboost.rabit` and a Python tracker up to 1.7, `xgboost.collective` and the native
+# tracker from 2.0 (0.72 and 0.90 have `rabit` but no tracker).
+HAS_COLLECTIVE_TRACKER = _RELEASE >= (2, 0)
+
+
+def release_parts(release: str) -> tuple[int, ...]:
+    """(1, 7, 4) for "1.7.4"; (0, 72, 1) for "0.72.1"."""
+    return _parts(release)
+
+
+def broadcast(value: Any, root: int) -> Any:
+    """The engine's broadcast of a picklable value from rank `root` (every host calls it)."""
+    if HAS_COLLECTIVE_TRACKER:
+        from xgboost import collective
+
+        return collective.broadcast(value, root)
+    rabit: Any = importlib.import_module("xgboost.rabit")  # gone from 2.0, so not in the type stubs
+    return rabit.broadcast(value, root)
 
 
 def is_release(release: str) -> bool:

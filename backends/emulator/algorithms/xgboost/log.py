@@ -49,6 +49,16 @@ class ContainerLog:
         stamp = time.strftime("%H:%M:%S", time.gmtime(self._clock()))
         self.line(f"[{stamp}] WARNING: {message}")
 
+    def tracker_line(self, message: str, native: bool) -> None:
+        """A line a worker printed through XGBoost's tracker (training on several hosts), as the master's tracker
+        writes it: the native tracker (2.0 on) as XGBoost's console log, `[17:30:00] message`; the container's
+        Python tracker (dmlc_patch, 1.x images) with its logger, in the container's logging format."""
+        if native:
+            stamp = time.strftime("%H:%M:%S", time.gmtime(self._clock()))
+            self.line(f"[{stamp}] {message}")
+        else:
+            self.info(message)
+
     def smdebug(self, file: str, line: int, message: str) -> None:
         """An INFO line of smdebug's logger, logged from `file`:`line` of smdebug."""
         now = self._clock()

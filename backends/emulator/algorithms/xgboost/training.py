@@ -7,12 +7,14 @@ resourceconfig}.json`, `input/data/<channel>/` and `model/`. Log lines go to the
 (stdout by default) in the container's format and order.
 
 What the emulator does not run is refused with a UserError that says so: script mode, Pipe input mode,
-parquet and recordio-protobuf data, cross-validation (`_kfold`), Dask GPU training and several hosts.
+parquet and recordio-protobuf data, cross-validation (`_kfold`) and Dask GPU training. Several hosts train
+together with XGBoost's own engine when the emulator gives them a cluster file (see distributed.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import xgboost as xgb
 
-from . import library
+from . import distributed, library
 from .boosting import BoostingResult, BoostingSetup, run_boosting
 from .channels import validate_channels
 from .content_types import parse_content_type
@@ -35,16 +37,18 @@ from .termination import TrainingTerminated, sigterm_stops_training
 from .versions import ContainerVersion, ModelFormat, get_version
 
 
-def train(opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None) -> None:
+def train(opt_ml: Path | str, version: str | ContainerVersion, log: ContainerLog | None = None,
+          cluster_file: Path | str | None = None) -> None:
     """Run one training job; raises the container's exception on failure (see entry.run_training_job).
 
+    `cluster_file` (from the emulator, for a job of several hosts) says where the hosts' tracker listens.
     A SIGTERM (in the main thread) ends it with `TrainingTerminated` after the current XGBoost call.
     """
     with sigterm_stops_training():
-        _train(Path(opt_ml), get_version(version), log if log is not None else ContainerLog())
+        _train(Path(opt_ml), get_version(version), log if log is not None else ContainerLog(), cluster_file)
 
 
-def _train(opt_ml: Path, rules: ContainerVersion, log: ContainerLog) -> None:
+def _train(opt_ml: Path, rules: ContainerVersion, log: ContainerLog, cluster_file: Path | str | None) -> None:
     config_dir = opt_ml / "input" / "config"
 
     # Importing the training module imports smdebug, which logs before sagemaker-containers configures logging.
@@ -65,7 +69,11 @@ def _train(opt_ml: Path, rules: ContainerVersion, log: ContainerLog) -> None:
         # The container reads SM_CHANNEL_TRAIN before validating channels, so this is its error.
         raise KeyError("SM_CHANNEL_TRAIN")
     resources = _read_json(config_dir / "resourceconfig.json", default={"hosts": ["algo-1"]})
-    _Job(opt_ml, rules, log).run(hyperparameters, data_config, list(resources.get("hosts", ["algo-1"])))
+    hosts = list(resources.get("hosts", ["algo-1"]))
+    cluster = None
+    if len(hosts) > 1 and cluster_file is not None:
+        cluster = distributed.Cluster.read(cluster_file, hosts, str(resources.get("current_host", hosts[0])))
+    _Job(opt_ml, rules, log, cluster).run(hyperparameters, data_config, hosts)
 
 
 @dataclass
@@ -73,6 +81,7 @@ class _Job:
     opt_ml: Path
     version: ContainerVersion
     log: ContainerLog
+    cluster: distributed.Cluster | None = None
 
     @property
     def model_dir(self) -> Path:
@@ -94,7 +103,7 @@ class _Job:
                 raise UserError(f"Cross-validation ({name}) is not supported by this emulator.")
         if validated.get("use_dask_gpu_training") == "true":
             raise UserError("Dask GPU training (use_dask_gpu_training) is not supported by this emulator.")
-        if len(hosts) > 1:
+        if len(hosts) > 1 and self.cluster is None:
             raise UserError(f"Distributed training on {len(hosts)} hosts is not supported by this emulator.")
 
         train_path = self.channel_dir("train")
@@ -118,6 +127,9 @@ class _Job:
         if val_path is not None and val_size > 0:
             dval = load_channel(val_path, data_format, self.version, self.log, csv_weights)
 
+        if self.cluster is not None:
+            self._run_distributed(self.cluster, dict(validated), dtrain, dval, val_path is not None)
+            return
         if dtrain is None:
             raise UserError(f"No data in training channel path {train_path}")
         if val_path is not None and dval is None:
@@ -125,8 +137,49 @@ class _Job:
         self.log.info("Single node training.")
         self._train_job(dict(validated), dtrain, dval)
 
-    def _train_job(self, config: dict[str, Any], dtrain: xgb.DMatrix, dval: xgb.DMatrix | None) -> None:
-        self._debug_trace("TRAIN_JOB_DEBUG: Received is_master=True")
+    def _run_distributed(self, cluster: distributed.Cluster, config: dict[str, Any], dtrain: xgb.DMatrix | None,
+                         dval: xgb.DMatrix | None, has_validation: bool) -> None:
+        """The container's `rabit_run`: agree on which hosts have data, then train on those together."""
+        hosts, current = list(cluster.hosts), cluster.current_host
+        self.log.info(f"Distributed node training with {len(hosts)} hosts: {hosts}")
+        include = True
+        guide = "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
+        if dtrain is None:
+            self.log.warning(
+                f"Host {current} does not have training data. Will broadcast to cluster and this host {current} "
+                "will not be used in distributed training. Please divide the training data across instances "
+                f"properly. See {guide}. "
+            )
+            include = False
+        if has_validation and dval is None:
+            self.log.warning(
+                f"Host {current} does not have validation data in the validation channel. Will broadcast to "
+                f"cluster and this host {current} will not be used in distributed training. Please divide the "
+                f"validation data across instances properly. See {guide}. "
+            )
+            include = False
+        with distributed.engine(hosts, cluster, cluster.ports[0]) as rank:
+            records = distributed.broadcast_all({"host": current, "include": include}, len(hosts), rank)
+        with_data = [str(record["host"]) for record in records if record["include"]]
+        if not include:
+            # The container's host leaves here with exit code 0, and no model.
+            self.log.warning(f"Host {current} not being used for distributed training.")
+            return
+        if len(with_data) == 1:
+            self._train_job(config, dtrain, dval)
+            return
+        # Every host is a process on this machine: each gets its share of the cores, as each instance has its own
+        # (XGBoost's threads wait by spinning, and hosts that outnumber the cores would stall each allreduce).
+        config.setdefault("nthread", max(1, (os.cpu_count() or 1) // len(hosts)))
+        with distributed.engine(with_data, cluster, cluster.ports[1]) as rank:
+            master = current == distributed.master_of(with_data)
+            self._train_job(config, dtrain, dval, is_master=master, prints_rounds=rank == 0, through_tracker=True)
+
+    def _train_job(self, config: dict[str, Any], dtrain: xgb.DMatrix | None, dval: xgb.DMatrix | None,
+                   is_master: bool = True, prints_rounds: bool = True, through_tracker: bool = False) -> None:
+        assert dtrain is not None
+        master = str(is_master)
+        self._debug_trace(f"TRAIN_JOB_DEBUG: Received is_master={master}")
         num_round = config.pop("num_round")
         save_on_termination = config.pop("save_model_on_termination", "false")
         plan = plan_metrics(
@@ -144,13 +197,13 @@ class _Job:
         evals = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
         if self.version.prints_debug_traces:
             self.log.info(
-                f"CALLBACK_SETUP_DEBUG: save_model_on_termination={save_on_termination}, is_master=True"
+                f"CALLBACK_SETUP_DEBUG: save_model_on_termination={save_on_termination}, is_master={master}"
             )
-            if save_on_termination == "true":
+            if save_on_termination == "true" and is_master:
                 self.log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
             else:
                 self.log.info(
-                    f"CALLBACK_SKIPPING save_model_on_termination={save_on_termination}, is_master=True)"
+                    f"CALLBACK_SKIPPING save_model_on_termination={save_on_termination}, is_master={master})"
                 )
         try:
             setup = BoostingSetup(
@@ -161,13 +214,16 @@ class _Job:
                 plan=plan,
                 early_stopping_rounds=early_stopping_rounds,
                 version=self.version,
-                after_round=self._save_checkpoint if save_on_termination == "true" else None,
+                after_round=self._save_checkpoint if save_on_termination == "true" and is_master else None,
+                prints_rounds=prints_rounds,
+                through_tracker=through_tracker,
             )
             result = run_boosting(setup, self.log)
         except TrainingTerminated:
             if save_on_termination == "true":
                 # The container's SIGTERM handler keeps the per-round model, removes other files, exits 0.
-                self._remove_all_but_model()
+                if is_master:
+                    self._remove_all_but_model()
                 raise TrainingTerminated(exit_code=0) from None
             raise
         except Exception as e:
@@ -176,7 +232,9 @@ class _Job:
                 raise UserError(text) from e
             raise AlgorithmError(f"XGB train call failed with exception:\n {text}") from e
 
-        self._debug_trace(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={self.model_dir}")
+        self._debug_trace(f"FINAL_MODEL_DEBUG: is_master={master}, model_dir={self.model_dir}")
+        if not is_master:
+            return  # only the master saves the model
         self._debug_trace("FINAL_MODEL_SAVE: Saving final model as master")
         self._save_model(result, setup.params)
 
