@@ -41,8 +41,8 @@ _DEFAULTS = BenchSettings()
 @click.option("--tuning-strategy", default=_DEFAULTS.tuning_strategy, show_default=True,
               type=click.Choice(["Random", "Bayesian"]), help="The tuning job's Strategy (RandomSeed: the run's seed).")
 @click.option("--only", "only", multiple=True, type=click.Choice(PARTS),
-              help="Measure only this part (repeatable): main (the main table), tuning or script [default: every "
-                   "part]. The output keeps the other parts' sections from its previous contents.")
+              help="Measure only this part (repeatable): main (the main table), tuning, script or durability "
+                   "[default: every part]. The output keeps the other parts' sections from its previous contents.")
 @click.option("--smoke", is_flag=True, help="A few MB and few repetitions: checks that every figure is produced.")
 @click.option("--output", default=DEFAULT_OUTPUT, show_default=True, type=click.Path(path_type=Path),
               help="The markdown table.")

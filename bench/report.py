@@ -7,8 +7,8 @@ smoke test checks each is there and finite. `figures()` also counts the answers 
 sides (`*.differing_*`).
 
 Each part of the benchmark is a section of the document: the main table first (no heading of its own), then
-`## Hyperparameter tuning` and `## Script mode`. Each section says on what machine and when it was measured, so
-that a run of some parts (`--only`) can keep the other sections of the previous document
+`## Hyperparameter tuning`, `## Script mode` and `## Durability`. Each section says on what machine and when it was
+measured, so that a run of some parts (`--only`) can keep the other sections of the previous document
 (`markdown(results, previous)`).
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .durability import SMALL, DurabilityResults, DurabilityRun
 from .emulator_side import POLL_SECONDS
 from .endpoint import CONCURRENCY, INSTANCE_TYPE, ROWS_PER_REQUEST
 from .measurements import BareRun, EmulatorRun, EndpointRun, ScriptRun, StrategyRun, TuningRun
@@ -37,7 +38,7 @@ from .workload import (
     tuning_static_hyperparameters,
 )
 
-Unit = Literal["seconds", "bytes", "rows/s", "latency"]
+Unit = Literal["seconds", "bytes", "rows/s", "latency", "bytes/s"]
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,21 @@ SCRIPT_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "script.transform.added": ("batch transform: wall time the emulator adds (emulator - bare, per repetition)",
                                _EMULATOR),
 }
-ROWS = {**MAIN_ROWS, **TUNING_ROWS, **SCRIPT_ROWS}
+# Durability: "bare" is the server without the journal, "emulator" the one with it (the default).
+DURABILITY_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "durability.small.throughput": ("PutObject, 1 MiB objects one after another: throughput", _BOTH),
+    "durability.large.throughput": ("upload_file, one large object (multipart): throughput", _BOTH),
+    "durability.small_unflushed.throughput": ("the same PutObject calls, journal without fsync "
+                                              "(`HARNESS_JOURNAL_FSYNC=0`): throughput", _BOTH),
+    "durability.large_unflushed.throughput": ("the same upload_file, journal without fsync: throughput", _BOTH),
+}
+DURABILITY_TARGET = 0.8  # durable / not durable
+ROWS = {**MAIN_ROWS, **TUNING_ROWS, **SCRIPT_ROWS, **DURABILITY_ROWS}
 TUNING_HEADING = "## Hyperparameter tuning"
 SCRIPT_HEADING = "## Script mode"
-_HEADINGS = {TUNING_HEADING: "tuning", SCRIPT_HEADING: "script"}  # the sections with a heading, by part
+DURABILITY_HEADING = "## Durability"
+# The sections with a heading, by part.
+_HEADINGS = {TUNING_HEADING: "tuning", SCRIPT_HEADING: "script", DURABILITY_HEADING: "durability"}
 
 
 def _cell_figures(rows: dict[str, tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
@@ -133,6 +145,7 @@ PART_FIGURES: dict[str, tuple[str, ...]] = {
     "main": _cell_figures(MAIN_ROWS) + tuple(f"training_steps.{step}.emulator" for step in TRAINING_STEPS),
     "tuning": _cell_figures(TUNING_ROWS),
     "script": _cell_figures(SCRIPT_ROWS),
+    "durability": _cell_figures(DURABILITY_ROWS),
 }
 FIGURES = tuple(name for part in PARTS for name in PART_FIGURES[part])
 
@@ -259,6 +272,25 @@ def script_rows(results: ScriptResults) -> list[Row]:
     ]
 
 
+def durability_rows(results: DurabilityResults) -> list[Row]:
+    def summary(pick: Callable[[DurabilityRun], float]) -> Summary:
+        return Summary.of([pick(run) for run in results.runs])
+
+    def at_least(made: Row) -> Target:
+        return Target(f"ratio ≥ {DURABILITY_TARGET:g}", made.ratio is not None and made.ratio >= DURABILITY_TARGET)
+
+    return [
+        _row("durability.small.throughput", "bytes/s", summary(lambda r: r.small_plain),
+             summary(lambda r: r.small_durable), at_least),
+        _row("durability.large.throughput", "bytes/s", summary(lambda r: r.large_plain),
+             summary(lambda r: r.large_durable), at_least),
+        _row("durability.small_unflushed.throughput", "bytes/s", summary(lambda r: r.small_plain),
+             summary(lambda r: r.small_unflushed)),
+        _row("durability.large_unflushed.throughput", "bytes/s", summary(lambda r: r.large_plain),
+             summary(lambda r: r.large_unflushed)),
+    ]
+
+
 def step_summaries(results: MainResults) -> dict[str, Summary]:
     return {step: Summary.of([run.training_steps.get(step, math.nan) for run in results.emulator])
             for step in TRAINING_STEPS}
@@ -291,6 +323,10 @@ def figures(results: Results) -> dict[str, Any]:
         out["script.differing_metrics"] = script.differing_metrics
         out["script.compared_predictions"] = script.compared_predictions
         out["script.differing_predictions"] = script.differing_predictions
+    if results.durability is not None:
+        for row in durability_rows(results.durability):
+            out.update(row.figures())
+        out["durability.differing_objects"] = results.durability.differing_objects
     return out
 
 
@@ -300,7 +336,9 @@ def markdown(results: Results, previous: str | None = None) -> str:
     kept = sections(previous) if previous is not None else {}
     made = {"main": _main_section(results, results.main) if results.main is not None else None,
             "tuning": _tuning_section(results, results.tuning) if results.tuning is not None else None,
-            "script": _script_section(results, results.script) if results.script is not None else None}
+            "script": _script_section(results, results.script) if results.script is not None else None,
+            "durability": (_durability_section(results, results.durability) if results.durability is not None
+                           else None)}
     texts = [text for part in PARTS if (text := made[part] or kept.get(part))]
     title = "# Benchmark: the emulator against bare XGBoost" + (" (smoke run)" if results.settings.smoke else "")
     return "\n\n".join([title, *texts]) + "\n"
@@ -328,8 +366,9 @@ def _machine_line(results: Results) -> str:
             f"{results.load_before:.2f} before, {results.load_after:.2f} after).")
 
 
-def _table(rows: list[Row], bare: str = "bare XGBoost") -> list[str]:
-    lines = [f"| measure | {bare} | emulator | emulator / bare | target |", "|---|---|---|---|---|"]
+def _table(rows: list[Row], bare: str = "bare XGBoost", emulator: str = "emulator",
+           ratio: str = "emulator / bare") -> list[str]:
+    lines = [f"| measure | {bare} | {emulator} | {ratio} | target |", "|---|---|---|---|---|"]
     for row in rows:
         ratio_text = f"{row.ratio:.2f}" if row.ratio is not None else ""
         target = f"{row.target.text} {'✓' if row.target.met else '✗'}" if row.target else ""
@@ -525,10 +564,49 @@ def _script_section(results: Results, script: ScriptResults) -> str:
     return "\n".join(lines)
 
 
+def _durability_section(results: Results, durability: DurabilityResults) -> str:
+    lines = [
+        DURABILITY_HEADING,
+        "",
+        _machine_line(results),
+        "",
+        "S3 uploads to `harness serve` (boto3 over loopback HTTP) with its write-through journal, the default "
+        "(every S3 and CloudWatch Logs change written to the state directory and fsync'd before it is answered, "
+        "so that it survives `kill -9` and a power loss), and with the journal not flushed "
+        "(`HARNESS_JOURNAL_FSYNC=0`: survives `kill -9` only), against the same server with "
+        "`HARNESS_DURABLE_SERVICES=0` (moto's memory only, saved at a clean stop). Per repetition and side: "
+        f"{durability.small_count} objects of "
+        f"{_bytes(SMALL)} with `put_object`, one after another, then one object of {_bytes(durability.large_bytes)} "
+        f"with `upload_file` (boto3's defaults: multipart, 8 MiB parts, 10 threads). {len(durability.runs)} "
+        "repetitions.",
+        "",
+        *_table(durability_rows(durability), bare="not durable", emulator="durable", ratio="durable / not durable"),
+        "",
+        "How it is measured:",
+        "",
+        "- Three `harness serve` processes side by side, each on its own state directory on the same disk: durable "
+        "(the default), durable without fsync (`HARNESS_JOURNAL_FSYNC=0`: what was answered survives `kill -9` "
+        "but not a power loss) and not durable; in each repetition all three are measured, in rotating order, so "
+        "that a change in the machine's load touches them alike. Throughput: the bytes uploaded over the wall time "
+        "from the first call until the last returned. "
+        "The objects are deleted, untimed, after each measurement, and before each measurement the machine's "
+        "written-but-unflushed pages are flushed (`sync`, untimed): otherwise a side that does not flush (the "
+        "unflushed journal, the 1 GiB upload's source file) leaves its dirty pages for the next side's first "
+        "fsync to write out, and the durable side would pay for the others.",
+        "- What durability costs a write: the object's bytes written to a file of the journal (a PutObject's as "
+        "moto is given them, in a thread of their own while moto stores them; a multipart upload's part by part "
+        "as each UploadPart arrives), that file fsync'd and renamed, the directory fsync'd, then one record "
+        "appended and fdatasync'd; all before the answer. Without fsync the same writes, none flushed.",
+        f"- Same bytes: objects read back with a different size or content: {durability.differing_objects}.",
+    ]
+    return "\n".join(lines)
+
+
 def _cell(summary: Summary | None, unit: Unit) -> str:
     if summary is None:
         return ""
-    formatter = {"seconds": _seconds, "bytes": lambda v: _bytes(int(v)), "rows/s": _rate, "latency": _latency}[unit]
+    formatter = {"seconds": _seconds, "bytes": lambda v: _bytes(int(v)), "rows/s": _rate, "latency": _latency,
+                 "bytes/s": _throughput}[unit]
     text = formatter(summary.median)
     if summary.count > 1:
         text += f" ({formatter(summary.low)} to {formatter(summary.high)})"
@@ -556,3 +634,7 @@ def _bytes(value: int) -> str:
 
 def _rate(value: float) -> str:
     return f"{value:,.0f} rows/s"
+
+
+def _throughput(value: float) -> str:
+    return f"{value / 2**20:,.0f} MiB/s"

@@ -1,7 +1,8 @@
 """One benchmark run of the parts its settings select: the main table (generate the data, measure both sides, the
 job start, a real-time endpoint, SingleRecord against MultiRecord batch transform, and the reference workflow),
-a hyperparameter tuning job against the same trainings bare, and a script-mode training job and batch transform
-against the same script run bare in its runtime.
+a hyperparameter tuning job against the same trainings bare, a script-mode training job and batch transform
+against the same script run bare in its runtime, and S3 upload throughput with the durable journal against
+without it.
 
 Bare and emulator repetitions alternate, so that a change in the machine's background load during the run
 touches both sides alike. The emulator (`harness serve`) runs throughout, idle while the bare side works.
@@ -17,6 +18,7 @@ from pathlib import Path
 from .bare_side import bare_output, run_bare
 from .contention import OtherLoad
 from .datasets import DataFiles, generate
+from .durability import DurabilityResults, durability_runs
 from .emulator_side import EmulatorPipeline
 from .endpoint import EndpointResults, endpoint_runs
 from .job_start import job_start_latencies
@@ -62,6 +64,7 @@ class Results:
     main: MainResults | None  # None when the run did not measure that part
     tuning: TuningResults | None
     script: ScriptResults | None
+    durability: DurabilityResults | None
     load_before: float
     load_after: float
     other_load: float  # share of the machine's CPU other work used during the run
@@ -73,6 +76,7 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
     main: MainResults | None = None
     tuning: TuningResults | None = None
     script: ScriptResults | None = None
+    durability: DurabilityResults | None = None
     with OtherLoad() as other, tempfile.TemporaryDirectory(prefix="harness-bench-", dir=settings.workdir) as tmp:
         workdir = Path(tmp)
         files = None
@@ -87,7 +91,9 @@ def run(settings: BenchSettings, say: Callable[[str], None] = print) -> Results:
                 tuning = tuning_runs(emulator, sampler, settings, workdir, say)
             if settings.measures("script"):
                 script = script_runs(emulator, sampler, settings, workdir, say)
-    return Results(settings, machine, main, tuning, script, load_before, load_average(), other.share)
+        if settings.measures("durability"):  # its own two servers, with the journal and without
+            durability = durability_runs(settings, workdir, say)
+    return Results(settings, machine, main, tuning, script, durability, load_before, load_average(), other.share)
 
 
 def _main(settings: BenchSettings, files: DataFiles, emulator: EmulatorProcess, sampler: TreeSampler,

@@ -30,8 +30,9 @@ ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRol
 class EmulatorProcess:
     """`with EmulatorProcess(state_dir) as emulator:` serves on `emulator.endpoint_url` until the block ends."""
 
-    def __init__(self, state_dir: Path, start_timeout: float = 60.0) -> None:
+    def __init__(self, state_dir: Path, start_timeout: float = 60.0, env: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir
+        self.env = env or {}  # added to the process's environment (e.g. HARNESS_DURABLE_SERVICES=0)
         self.runtimes_dir = state_dir / "no-runtimes"
         self.start_timeout = start_timeout
         self.port = _free_port()
@@ -52,7 +53,7 @@ class EmulatorProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "harness", "serve", "--port", str(self.port), "--state-dir", str(self.state_dir)],
             stdout=self._log, stderr=subprocess.STDOUT,
-            env={**os.environ, "HARNESS_RUNTIMES_DIR": str(self.runtimes_dir)},
+            env={**os.environ, "HARNESS_RUNTIMES_DIR": str(self.runtimes_dir), **self.env},
         )
         self._wait_until_healthy()
         self.client("s3").create_bucket(Bucket=BUCKET)

@@ -15,8 +15,9 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent / "RESULTS.md"
 # The parts of the benchmark, each a section of RESULTS.md: "main" is the main table (training, batch transform,
 # job start, the reference workflow, real-time endpoints, batch strategies), "tuning" a hyperparameter tuning job
 # against the same trainings bare (tuning.py), "script" a script-mode training job and batch transform against the
-# same script and predictions bare in its runtime (script_mode.py).
-PARTS = ("main", "tuning", "script")
+# same script and predictions bare in its runtime (script_mode.py), "durability" S3 upload throughput with the
+# write-through journal against without it (durability.py).
+PARTS = ("main", "tuning", "script", "durability")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class BenchSettings:
     tuning_parallel: int = 2
     tuning_strategy: str = "Random"
     tuning_rounds: int | None = None  # the children's num_round (None: the reference's)
+    # Durability: 1 MiB objects put one after another, and the size of the one large object uploaded, per side and
+    # repetition.
+    durability_small_count: int = 200
+    durability_large_mb: int = 1024
     parts: tuple[str, ...] = PARTS  # what the run measures, in PARTS order
     output: Path = DEFAULT_OUTPUT
     json_output: Path | None = None
@@ -60,7 +65,7 @@ class BenchSettings:
         return dataclasses.replace(self, size_mb=4, repeat=2, rounds=5, job_start_samples=2, workflow_runs=1,
                                    max_payload_mb=1, latency_samples=50, throughput_requests=16,
                                    strategy_rows=2_000, tuning_jobs=4, tuning_parallel=min(2, self.tuning_parallel),
-                                   tuning_rounds=10, smoke=True)
+                                   tuning_rounds=10, durability_small_count=8, durability_large_mb=16, smoke=True)
 
     def measures(self, part: str) -> bool:
         return part in self.parts

@@ -49,12 +49,21 @@ def main() -> None:
               help="Send S3/Logs/STS/IAM to this endpoint (e.g. LocalStack) instead of the embedded moto.")
 @click.option("--max-running-jobs", default=4, show_default=True, type=click.IntRange(min=1),
               help="Jobs beyond this many wait in Starting until one finishes.")
-def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | None, max_running_jobs: int) -> None:
+@click.option("--durable-services/--no-durable-services", default=True, show_default=True,
+              envvar="HARNESS_DURABLE_SERVICES",
+              help="Write each S3 and CloudWatch Logs change to the state directory before answering it, so that "
+                   "what was answered survives kill -9. Without it they are saved only at a clean stop.")
+@click.option("--journal-fsync/--no-journal-fsync", default=True, show_default=True, envvar="HARNESS_JOURNAL_FSYNC",
+              help="Flush each journaled change to the disk before answering it (survives a power loss). Without "
+                   "it a change survives kill -9 of the emulator but not a crash of the machine.")
+def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | None, max_running_jobs: int,
+          durable_services: bool, journal_fsync: bool) -> None:
     """Start the emulator as one local AWS endpoint (SageMaker, S3, CloudWatch Logs, STS, IAM)."""
     from backends.emulator.server import Emulator, EmulatorConfig, SnapshotError
 
     config = EmulatorConfig(state_dir=state_dir, host=host, port=port, region=region, upstream=upstream,
-                            max_running_jobs=max_running_jobs)
+                            max_running_jobs=max_running_jobs, durable_services=durable_services,
+                            journal_fsync=journal_fsync)
     emulator = Emulator(config)
     # SIGTERM (service managers, `docker stop`) stops as Ctrl-C does, even while starting.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -67,8 +76,9 @@ def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | No
             raise click.ClickException(str(exc)) from None
         console.print(f"[bold green]sagemaker-harness emulator[/] listening on [bold]{emulator.endpoint_url}[/]")
         console.print(f"state: {state_dir.resolve()}   services: {upstream or 'embedded moto'}")
-        if emulator.restored is not None:
-            console.print(f"restored S3 and CloudWatch Logs data: {emulator.restored.describe()}")
+        if emulator.restored is not None and emulator.restored.describe() != "nothing":
+            console.print(f"restored S3 and CloudWatch Logs data in {emulator.restore_seconds:.1f} s: "
+                          f"{emulator.restored.describe()}")
         console.print(f"point any AWS SDK at it:  [cyan]export AWS_ENDPOINT_URL={emulator.endpoint_url}[/]")
         emulator.wait()
     except KeyboardInterrupt:

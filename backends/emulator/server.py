@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,15 +13,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from . import snapshot
+from . import journal, snapshot
 from .algorithms.images import resolve_image
+from .durable_services import DurableServices
 from .executor import embedded_s3
 from .executor.async_inference import AsyncInvocations
 from .executor.clients import AwsClients
 from .executor.endpoint_fleet import EndpointFleet
 from .executor.executor import Executor
 from .executor.training import RunSettings
-from .gateway import Gateway
+from .gateway import Gateway, WSGIApp
 from .http_server import HttpServer
 from .iam import PolicySimulator, ensure_execution_role
 from .sagemaker.api import SageMakerApi
@@ -50,6 +52,12 @@ class EmulatorConfig:
     # Save the embedded S3 and Logs data in state_dir at stop and load it at start (see snapshot.py); an
     # upstream keeps its own data.
     persist_services: bool = True
+    # With persist_services: write every S3 and Logs change to the journal in state_dir before answering it, so
+    # that whatever was answered survives a crash (durable_services.py). False: saved only at a clean stop.
+    durable_services: bool = True
+    # With durable_services: flush each change to the disk (fsync) before answering it, so that it survives a power
+    # loss too. False: handed to the operating system only, which survives kill -9 and the OOM killer.
+    journal_fsync: bool = True
     capture_flush_seconds: float = 1.0  # how often endpoints' data capture files are written to S3
 
 
@@ -67,7 +75,15 @@ class Emulator:
                                      has_objects=self._prefix_has_objects)
         self.models = Models(self.store, object_exists=self._object_exists)
         self.transforms = TransformJobs(self.store, self.models, has_objects=self._prefix_has_objects)
-        services = UpstreamProxy(self.config.upstream) if self.config.upstream else embedded_moto()
+        self._moto: WSGIApp | None = None
+        self._durable: DurableServices | None = None
+        services: WSGIApp
+        if self.config.upstream:
+            services = UpstreamProxy(self.config.upstream)
+        else:
+            services = self._moto = embedded_moto()
+            if self._persists and self.config.durable_services:  # every change on disk before it is answered
+                services = self._durable = DurableServices(self._moto)
         # IAM's policy simulator answers for this emulator, which enforces no IAM policy (see iam.py).
         services = PolicySimulator(services)
         self.endpoint_configs = EndpointConfigs(self.store, self.models)
@@ -81,8 +97,9 @@ class Emulator:
         self.gateway = Gateway(api, services, self.config.region, self.runtime)
         self._server: HttpServer | None = None
         self._saves_at_stop = False
-        self.restored: snapshot.SnapshotCounts | None = None  # what start() loaded from the state directory
+        self.restored: snapshot.Restored | None = None  # what start() loaded from the state directory
         self.saved: snapshot.SnapshotCounts | None = None  # what stop() saved there
+        self.restore_seconds = 0.0
         self._clients: AwsClients | None = None
         self.executor: Executor | None = None
         self.fleet: EndpointFleet | None = None
@@ -132,39 +149,69 @@ class Emulator:
 
     def _restore_services(self) -> None:
         """Load the saved S3 and Logs data before the endpoint answers anyone, so nobody sees it half loaded:
-        through a private loopback server of the same gateway (requests to the endpoint wait meanwhile)."""
-        private = HttpServer("127.0.0.1", 0, self.gateway, name="gateway-restore").start()
+        through a private loopback server of moto alone, not journaling what it loads (requests to the endpoint
+        wait meanwhile). Then journal every change from here on, in a new generation."""
+        assert self._moto is not None
+        private = HttpServer("127.0.0.1", 0, Gateway(self.gateway.sagemaker, self._moto, self.config.region),
+                             name="gateway-restore").start()
+        started = time.monotonic()
         try:
             self.restored = snapshot.restore(AwsClients(f"http://127.0.0.1:{private.port}"),
                                              self.config.state_dir)
+            self.restore_seconds = time.monotonic() - started
         except Exception as exc:
             self.stop()
-            where = self.config.state_dir / snapshot.SNAPSHOT_DIR
+            where = " and ".join(str(self.config.state_dir / name) for name in (snapshot.SNAPSHOT_DIR,
+                                                                                 journal.JOURNAL_DIR))
             raise SnapshotError(f"Could not load the saved S3 and CloudWatch Logs data from {where}: {exc}. "
-                                "Move that directory away to start without it.") from exc
+                                "Move those directories away to start without it.") from exc
         finally:
             private.stop()
+        if self._durable is not None:
+            newest = max([self.restored.journal_through, *journal.generations(self.config.state_dir)])
+            self._durable.attach(journal.Journal(self.config.state_dir, newest + 1, flush=self.config.journal_fsync),
+                                 self.restored.journal)
 
     def stop(self) -> None:
-        """Stop running jobs (they end Stopped), save the embedded services' data, stop serving, close the store."""
+        """Stop running jobs (they end Stopped), stop serving, save the embedded services' data, close the store."""
         if self._async is not None:
             self._async.shutdown()
         if self.fleet is not None:
             self.fleet.shutdown()  # the endpoints stay InService: they serve again at the next start
         if self.executor is not None:
             self.executor.shutdown()
-        if self._saves_at_stop and self._clients is not None:
+        if self._server is not None:
+            self._server.stop()  # nobody changes S3 or Logs while they are saved
+        if self._saves_at_stop:
             self._saves_at_stop = False
-            try:
-                self.saved = snapshot.save(self._clients, self.config.state_dir, self._log_regions())
-            except Exception:
-                log.exception("could not save the S3 and CloudWatch Logs data in %s", self.config.state_dir)
+            self._save_services()
         if self._clients is not None:
             embedded_s3.forget(self._clients.endpoint_url)
-        if self._server is not None:
-            self._server.stop()
+        if self._durable is not None and self._durable.journal is not None:
+            self._durable.journal.close()
+            self._durable.journal = None
         self.store.close()
         self._server = None
+
+    def _save_services(self) -> None:
+        """The snapshot of everything, through a private loopback server of moto alone, holding every journal
+        generation so far, which it then replaces."""
+        assert self._moto is not None
+        through = max([0, *journal.generations(self.config.state_dir)])
+        private = HttpServer("127.0.0.1", 0, Gateway(self.gateway.sagemaker, self._moto, self.config.region),
+                             name="gateway-save").start()
+        url = f"http://127.0.0.1:{private.port}"
+        embedded_s3.serve_locally(url)
+        try:
+            self.saved = snapshot.save(AwsClients(url), self.config.state_dir, self._log_regions(),
+                                       journal_through=through)
+        except Exception:
+            log.exception("could not save the S3 and CloudWatch Logs data in %s", self.config.state_dir)
+            return
+        finally:
+            embedded_s3.forget(url)
+            private.stop()
+        journal.remove_through(self.config.state_dir, through)
 
     @property
     def _persists(self) -> bool:

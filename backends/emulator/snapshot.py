@@ -2,14 +2,31 @@
 
 The embedded moto holds S3 and CloudWatch Logs in memory, while the emulator's own records (jobs, models) live in
 SQLite and survive any restart. Without this, a restarted emulator would list jobs whose model artifacts,
-transform outputs and logs were gone. So a clean stop saves the services' data under `<state-dir>/services/`
-and the next start loads it back, through the same S3 and Logs APIs everything else uses.
+transform outputs and logs were gone. Two things keep the services' data:
+
+- The journal (journal.py, written by durable_services.py): every change is written to
+  `<state-dir>/journal/<generation>/` before its request is answered, so whatever was answered survives a crash
+  (`kill -9`, power loss): uploads, deletions, log events, and so every job's artifacts, outputs and logs, which
+  the jobs upload through the same S3 and Logs APIs before they are recorded as Completed.
+- The snapshot, at a clean stop: every bucket, object and log event under `<state-dir>/services/`, whose manifest
+  names the last journal generation it holds (`journal_through`); those generations are then deleted.
+
+A start loads the snapshot, then replays the journal generations after it (each key's last state, the log changes
+in order), through the same S3 and Logs APIs everything else uses, before it answers anyone. Each change is
+flushed to the disk (fsync) before it is answered, so what was answered survives kill -9 and a power loss; with
+`--no-journal-fsync` it is handed to the operating system only: it survives kill -9 of the emulator (and the OOM
+killer), not a power loss. Without the journal (`harness serve --no-durable-services`), a crash loses that run's
+services' data and the previous snapshot stays.
+
+What it costs: every answered change waits for its journal write and flush (a 1 MiB PutObject for one 1 MiB file
+write and two fsyncs, started while moto stores the object, then a small record and its fdatasync; a multipart
+upload for each part as it arrives, and its completion for one record), and the journal holds a copy of the live
+objects between clean stops. docs/performance.md#durability has the measured throughput.
 
 Kept: every bucket with its region, the current version of each object with its content type and user
 metadata, every log group, stream and event. Not kept: older object versions, tags, ACLs and bucket
-configuration (policies, lifecycle, notifications), and log events older than 14 days, which CloudWatch Logs
-refuses to take. A crash (kill -9) saves nothing: the services' data of that run is lost and the previous
-snapshot stays, while the jobs' records survive as always.
+configuration (policies, lifecycle, notifications), multipart uploads not yet completed, and log events older
+than 14 days, which CloudWatch Logs refuses to take.
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import journal
 from .executor.clients import AwsClients
 from .executor.embedded_s3 import copy_object
 from .executor.s3_transfer import WHOLE_OBJECT
@@ -49,8 +67,24 @@ class SnapshotCounts:
                 f"{self.log_streams} log streams, {self.log_events} log events")
 
 
-def save(clients: AwsClients, state_dir: Path, regions: Iterable[str]) -> SnapshotCounts:
-    """Write every bucket, object and log event of the services at `clients` to `state_dir/services/`.
+@dataclass(frozen=True)
+class Restored:
+    """What a start loaded: the snapshot's data (None without one) and the journal's changes after it."""
+
+    snapshot: SnapshotCounts | None
+    journal: journal.Replay
+    journal_through: int  # the last journal generation the snapshot holds
+
+    def describe(self) -> str:
+        parts = [self.snapshot.describe()] if self.snapshot is not None else []
+        if not self.journal.empty:
+            parts.append(f"{self.journal.records} journaled changes")
+        return ", then ".join(parts) or "nothing"
+
+
+def save(clients: AwsClients, state_dir: Path, regions: Iterable[str], journal_through: int = 0) -> SnapshotCounts:
+    """Write every bucket, object and log event of the services at `clients` to `state_dir/services/`, as holding
+    every journal generation up to `journal_through`.
 
     The snapshot is written beside the previous one and swapped in whole, so a crash while saving leaves the
     previous snapshot in place.
@@ -60,17 +94,27 @@ def save(clients: AwsClients, state_dir: Path, regions: Iterable[str]) -> Snapsh
     (partial / "objects").mkdir(parents=True)
     buckets, objects, size = _save_s3(clients.s3(_HOME_REGION), partial)
     groups, streams, events = _save_logs(clients, regions)
-    (partial / _MANIFEST).write_text(json.dumps({"s3": buckets, "logs": groups}))
+    (partial / _MANIFEST).write_text(json.dumps({"s3": buckets, "logs": groups, "journal_through": journal_through}))
+    _fsync_tree(partial)  # on disk before the journal generations it replaces are deleted
     _swap_in(partial, state_dir / SNAPSHOT_DIR)
+    journal.fsync_path(state_dir)
     return SnapshotCounts(len(buckets), objects, size, streams, events)
 
 
-def restore(clients: AwsClients, state_dir: Path) -> SnapshotCounts | None:
-    """Load `state_dir/services/` into the services at `clients`; None when there is no snapshot."""
+def restore(clients: AwsClients, state_dir: Path) -> Restored:
+    """Load `state_dir/services/`, then the journal generations after it, into the services at `clients`."""
     directory = _current(state_dir)
-    if directory is None:
-        return None
-    manifest = json.loads((directory / _MANIFEST).read_text())
+    manifest = json.loads((directory / _MANIFEST).read_text()) if directory is not None else None
+    through = manifest.get("journal_through", 0) if manifest is not None else 0
+    counts = _restore_snapshot(clients, directory, manifest) if directory is not None and manifest else None
+    changes = journal.read(state_dir, through)
+    saved = {(bucket["name"], item["key"]) for bucket in manifest["s3"] for item in bucket["objects"]} \
+        if manifest else set()
+    _replay(clients, changes, saved)
+    return Restored(counts, changes, through)
+
+
+def _restore_snapshot(clients: AwsClients, directory: Path, manifest: dict[str, Any]) -> SnapshotCounts:
     objects = size = 0
     for bucket in manifest["s3"]:
         s3 = clients.s3(bucket["region"])
@@ -94,6 +138,78 @@ def restore(clients: AwsClients, state_dir: Path) -> SnapshotCounts | None:
             streams += 1
             events += len(stream["events"])
     return SnapshotCounts(len(manifest["s3"]), objects, size, streams, events)
+
+
+def _replay(clients: AwsClients, changes: journal.Replay, saved: set[tuple[str, str]]) -> None:
+    """Apply the journal's changes: buckets, then each key's last state (a deletion only of a key the snapshot
+    had: no other exists yet), then the buckets deleted; then the log changes in the order they happened, the
+    events of consecutive calls to one stream in as few calls as PutLogEvents takes them."""
+    home = clients.s3(_HOME_REGION)
+    for name, region in changes.buckets.items():
+        if region is not None:
+            _create_bucket(clients.s3(region), name, region)
+    for (bucket, key), stored in changes.objects.items():
+        if stored is None:
+            if (bucket, key) in saved:
+                _ignore_missing(home.delete_object, Bucket=bucket, Key=key)
+            continue
+        extra: dict[str, Any] = {"Metadata": stored.metadata}
+        if stored.content_type:
+            extra["ContentType"] = stored.content_type
+        if stored.inline is not None:
+            home.put_object(Bucket=bucket, Key=key, Body=stored.read(), **extra)
+        elif stored.multipart:
+            _upload_parts(home, bucket, key, stored.files, extra)
+        else:
+            home.upload_file(str(stored.files[0]), bucket, key, ExtraArgs=extra)
+    for name, region in changes.buckets.items():
+        if region is None:
+            _ignore_missing(home.delete_bucket, Bucket=name)
+    for change in _merged_events(changes.logs):
+        logs = clients.logs(change["region"])
+        group, stream = change["group"], change.get("stream")
+        if change["op"] == "log-group":
+            _ignore_existing(logs.create_log_group, logGroupName=group)
+        elif change["op"] == "log-group-deleted":
+            _ignore_missing(logs.delete_log_group, logGroupName=group)
+        elif change["op"] == "log-stream":
+            _ignore_existing(logs.create_log_stream, logGroupName=group, logStreamName=stream)
+        elif change["op"] == "log-stream-deleted":
+            _ignore_missing(logs.delete_log_stream, logGroupName=group, logStreamName=stream)
+        elif change["op"] == "log-events" and change["events"]:
+            for batch in _batches(change["events"]):
+                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+
+
+def _upload_parts(s3: Any, bucket: str, key: str, parts: tuple[Path, ...], extra: dict[str, Any]) -> None:
+    """A multipart upload of the same parts as the one that made the object (so its ETag is the same too)."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
+    done = []
+    for number, path in enumerate(parts, start=1):
+        with open(path, "rb") as body:
+            etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=body)["ETag"]
+        done.append({"PartNumber": number, "ETag": etag})
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": done})
+
+
+def _merged_events(changes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The log changes, with consecutive PutLogEvents calls to one stream as one (while their timestamps do not
+    go back: a call's events must be in order)."""
+    pending: dict[str, Any] | None = None
+    for change in changes:
+        if pending is not None and change["op"] == "log-events" and \
+                (change["region"], change["group"], change["stream"]) == \
+                (pending["region"], pending["group"], pending["stream"]) and change["events"] and \
+                (not pending["events"] or change["events"][0]["timestamp"] >= pending["events"][-1]["timestamp"]):
+            pending["events"] = pending["events"] + change["events"]
+            continue
+        if pending is not None:
+            yield pending
+        pending = dict(change) if change["op"] == "log-events" else None
+        if pending is None:
+            yield change
+    if pending is not None:
+        yield pending
 
 
 def _save_s3(s3: Any, directory: Path) -> tuple[list[dict[str, Any]], int, int]:
@@ -178,6 +294,21 @@ def _ignore_existing(call: Callable[..., Any], **arguments: Any) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
             raise
+
+
+def _ignore_missing(call: Callable[..., Any], **arguments: Any) -> None:
+    try:
+        call(**arguments)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchKey", "NoSuchBucket", "ResourceNotFoundException"):
+            raise
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        journal.fsync_path(path)
+    journal.fsync_path(directory)
+
 
 
 def _swap_in(partial: Path, target: Path) -> None:

@@ -104,8 +104,8 @@ def test_endpoints_survive_restarts_and_kill_9(tmp_path: Path) -> None:
         sagemaker = make_client("sagemaker", url)
         assert sagemaker.describe_endpoint(EndpointName="before-restart")["EndpointStatus"] == "InService"
         assert _invoke(url, "before-restart", rows) == expected  # waits for its servers to be up again
-        # Deployed after the last clean stop: a crash loses its S3 objects (see the Reliability docs), but the
-        # endpoint keeps its model on disk, as an instance keeps it on its volume.
+        # Deployed after the last clean stop: its S3 objects survive the crash in the journal, and the endpoint
+        # also keeps its model on disk, as an instance keeps it on its volume.
         _deploy(url, "after-restart", train)
         expected_after = _invoke(url, "after-restart", rows)
         servers = _descendants(process.pid)

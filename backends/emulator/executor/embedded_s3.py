@@ -7,7 +7,8 @@ of a large file. So objects are copied from moto's store instead, when nothing a
 handling: a plain object (standard storage class, no server-side encryption) of the expected size, in a bucket
 without server access logging (which records GETs). Anything else, or anything unexpected (no such key, a
 different moto layout, an overwrite during the copy), answers False and the caller downloads over HTTP as
-before, so results and errors are the same as without this.
+before, so results and errors are the same as without this. The same copy takes an object's bytes out of moto's
+store for the durable journal (`write_value`, durable_services.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def copy_object(s3: Any, bucket: str, key: str, size: int, target: Path) -> bool
         return copied == size
     except Exception:
         return False
+
+
+def write_value(stored: Any, out: Any) -> int:
+    """Write the bytes of moto's stored object `stored` (a key of its S3 backend) to the file `out`; the bytes
+    written. The durable journal's copy of an object as its upload is answered (durable_services.py)."""
+    with stored.lock:
+        return _copy(stored._value_buffer, out, stored.size)
 
 
 def _copy(source: Any, out: Any, size: int) -> int:
