@@ -65,8 +65,11 @@ def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | No
                             max_running_jobs=max_running_jobs, durable_services=durable_services,
                             journal_fsync=journal_fsync)
     emulator = Emulator(config)
-    # SIGTERM (service managers, `docker stop`) stops as Ctrl-C does, even while starting.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (service managers, `docker stop`) stops as Ctrl-C does. One that arrives while the emulator starts
+    # takes effect once it has started: an exception raised at any point of the start (in the middle of loading
+    # the journal, or of a request to itself) could leave it half made, which a stop cannot undo cleanly.
+    terminate = _Termination()
+    signal.signal(signal.SIGTERM, terminate.handle)
     try:
         try:
             emulator.start()
@@ -74,6 +77,7 @@ def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | No
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         except SnapshotError as exc:
             raise click.ClickException(str(exc)) from None
+        terminate.started()
         console.print(f"[bold green]sagemaker-harness emulator[/] listening on [bold]{emulator.endpoint_url}[/]")
         console.print(f"state: {state_dir.resolve()}   services: {upstream or 'embedded moto'}")
         if emulator.restored is not None and emulator.restored.describe() != "nothing":
@@ -91,6 +95,25 @@ def serve(host: str, port: int, state_dir: Path, region: str, upstream: str | No
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+class _Termination:
+    """SIGTERM as KeyboardInterrupt, held back until the emulator has started."""
+
+    def __init__(self) -> None:
+        self.starting = True
+        self.requested = False
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.starting:
+            self.requested = True
+            return
+        _interrupt(signum, frame)
+
+    def started(self) -> None:
+        self.starting = False
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 @main.command()

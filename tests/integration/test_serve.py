@@ -160,3 +160,18 @@ def test_endpoint_commands_and_session_wait(endpoint: str, outcome: dict[str, An
     with pytest.raises(JobFailed, match="Endpoint serve-broken ended Failed: Failed to extract model data archive"):
         session.wait_for_endpoint("serve-broken", poll=0.1)
     backend.stop()
+
+
+def test_sigterm_while_starting_stops_once_started(tmp_path: Any) -> None:
+    """A SIGTERM that arrives while `harness serve` starts (its port already accepts connections, the start goes
+    on: loading the services' data, recovering jobs, the execution role) stops it cleanly once it has started:
+    exit 0, and the clean stop's snapshot written, as for a SIGTERM later on."""
+    import signal
+
+    from backends.emulator.snapshot import SNAPSHOT_DIR
+
+    state = tmp_path / "state"
+    process = serve(state, free_port())  # returns as soon as the port accepts: the start is not over yet
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    assert (state / SNAPSHOT_DIR / "manifest.json").exists()
