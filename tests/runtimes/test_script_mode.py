@@ -175,6 +175,17 @@ def _transform(clients: dict[str, Any], trained: Trained, name: str, **job: Any)
     return body
 
 
+def predict_directly(runtime: Runtime, model: Path, features: Any, directory: Path) -> list[float]:
+    """scikit-learn's own predictions of the saved model for `features`, in the runtime's interpreter."""
+    (directory / "test.csv").write_bytes(csv_bytes(features))
+    predictions: list[float] = run_in_runtime(runtime, ["-c", (
+        "import json, joblib, pandas as pd\n"
+        f"model = joblib.load({str(model)!r})\n"
+        f"rows = pd.read_csv({str(directory / 'test.csv')!r}, header=None).to_numpy()\n"
+        "print(json.dumps(model.predict(rows).tolist()))\n")])
+    return predictions
+
+
 def test_batch_transform_through_the_inference_script_predicts_as_the_model_in_process(
         trained: Trained, rt_clients: dict[str, Any], sklearn_runtime: Runtime, tmp_path: Path) -> None:
     # The container's default Accept is JSON: each mini-batch (here the whole object) is one JSON array.
@@ -182,12 +193,7 @@ def test_batch_transform_through_the_inference_script_predicts_as_the_model_in_p
     as_csv = _transform(rt_clients, trained, "sk-transform-csv", output={"Accept": "text/csv"})
     read_member(rt_clients["s3"], trained.description["ModelArtifacts"]["S3ModelArtifacts"], "model.joblib",
                 tmp_path)
-    (tmp_path / "test.csv").write_bytes(csv_bytes(trained.test_features))
-    direct = run_in_runtime(sklearn_runtime, ["-c", (
-        "import json, joblib, pandas as pd\n"
-        f"model = joblib.load({str(tmp_path / 'model.joblib')!r})\n"
-        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
-        "print(json.dumps(model.predict(rows).tolist()))\n")])
+    direct = predict_directly(sklearn_runtime, tmp_path / "model.joblib", trained.test_features, tmp_path)
     assert len(direct) == len(trained.test_features) > 50
     assert json.loads(served) == direct  # exactly: the same floats
     assert [float(line) for line in as_csv.decode().split()] == direct
@@ -565,12 +571,7 @@ def test_the_framework_images_server_fetches_the_code_installs_its_requirements_
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    (tmp_path / "test.csv").write_bytes(csv_bytes(trained.test_features))
-    direct = run_in_runtime(sklearn_runtime, ["-c", (
-        "import json, joblib, pandas as pd\n"
-        f"model = joblib.load({str(opt_ml / 'model' / 'model.joblib')!r})\n"
-        f"rows = pd.read_csv({str(tmp_path / 'test.csv')!r}, header=None).to_numpy()\n"
-        "print(json.dumps(model.predict(rows).tolist()))\n")])
+    direct = predict_directly(sklearn_runtime, opt_ml / "model" / "model.joblib", trained.test_features, tmp_path)
     assert [float(line) for line in answer.text.split()] == direct
     text = log.read_text()
     # The script imports its requirement at module level: it was installed, then the module was imported.
