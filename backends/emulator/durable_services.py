@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .executor.embedded_s3 import write_value
-from .journal import INLINE_LIMIT, Journal, Order, Replay
+from .journal import INLINE_LIMIT, Journal, Order, Replay, object_files
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,12 @@ class DurableServices:
         self._live = {key: (stored.order, stored.files) for key, stored in replayed.objects.items()
                       if stored is not None}
         self.journal = journal
+
+    def detach(self) -> None:
+        """Close the journal (at a stop): requests pass through again."""
+        journal, self.journal = self.journal, None
+        if journal is not None:
+            journal.close()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.journal is None:
@@ -210,8 +216,7 @@ class DurableServices:
                     continue
                 key = (record["bucket"], record["key"])
                 order = (generation, record["seq"])
-                names = record.get("parts", [record["file"]] if "file" in record else [])
-                files = tuple(self._root_path(name) for name in names)
+                files = tuple(self._root_path(name) for name in object_files(record))
                 previous = self._live.get(key)
                 if previous is None or previous[0] < order:
                     self._live[key] = (order, files)

@@ -199,7 +199,7 @@ def read(state_dir: Path, after: int) -> Replay:
         elif kind == "bucket-deleted":
             replay.buckets[record["bucket"]] = None
         elif kind == "object":
-            files = tuple(root / name for name in record.get("parts", [record["file"]] if "file" in record else []))
+            files = tuple(root / name for name in object_files(record))
             replay.objects[(record["bucket"], record["key"])] = StoredObject(
                 files, record["size"], record.get("content_type"), record.get("metadata", {}), order,
                 (record["path"], record["offset"]) if "offset" in record else None)
@@ -208,6 +208,13 @@ def read(state_dir: Path, after: int) -> Replay:
         else:
             replay.logs.append(record)
     return replay
+
+
+def object_files(record: dict[str, Any]) -> list[str]:
+    """The files (relative to the journal's root) holding an object record's bytes: its multipart upload's parts,
+    its own file, or none (bytes inline in the records file)."""
+    parts: list[str] = record.get("parts", [record["file"]] if "file" in record else [])
+    return parts
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:

@@ -151,9 +151,7 @@ class Emulator:
         """Load the saved S3 and Logs data before the endpoint answers anyone, so nobody sees it half loaded:
         through a private loopback server of moto alone, not journaling what it loads (requests to the endpoint
         wait meanwhile). Then journal every change from here on, in a new generation."""
-        assert self._moto is not None
-        private = HttpServer("127.0.0.1", 0, Gateway(self.gateway.sagemaker, self._moto, self.config.region),
-                             name="gateway-restore").start()
+        private = self._private_moto_server("gateway-restore")
         started = time.monotonic()
         try:
             self.restored = snapshot.restore(AwsClients(f"http://127.0.0.1:{private.port}"),
@@ -187,19 +185,22 @@ class Emulator:
             self._save_services()
         if self._clients is not None:
             embedded_s3.forget(self._clients.endpoint_url)
-        if self._durable is not None and self._durable.journal is not None:
-            self._durable.journal.close()
-            self._durable.journal = None
+        if self._durable is not None:
+            self._durable.detach()
         self.store.close()
         self._server = None
+
+    def _private_moto_server(self, name: str) -> HttpServer:
+        """A loopback server of the embedded moto alone, started: what it loads or reads is not journaled."""
+        assert self._moto is not None
+        return HttpServer("127.0.0.1", 0, Gateway(self.gateway.sagemaker, self._moto, self.config.region),
+                          name=name).start()
 
     def _save_services(self) -> None:
         """The snapshot of everything, through a private loopback server of moto alone, holding every journal
         generation so far, which it then replaces."""
-        assert self._moto is not None
         through = max([0, *journal.generations(self.config.state_dir)])
-        private = HttpServer("127.0.0.1", 0, Gateway(self.gateway.sagemaker, self._moto, self.config.region),
-                             name="gateway-save").start()
+        private = self._private_moto_server("gateway-save")
         url = f"http://127.0.0.1:{private.port}"
         embedded_s3.serve_locally(url)
         try:

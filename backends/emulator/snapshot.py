@@ -52,6 +52,10 @@ _HOME_REGION = "us-east-1"  # where S3 answers ListBuckets for every region, and
 _EVENTS_PER_CALL = 10_000
 _BYTES_PER_CALL = 1_048_576
 _EVENT_OVERHEAD = 26
+# Error codes that mean a restore's change is there already (created) or gone already (deleted).
+_BUCKET_EXISTS = ("BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+_EXISTS = ("ResourceAlreadyExistsException",)
+_MISSING = ("NoSuchKey", "NoSuchBucket", "ResourceNotFoundException")
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,7 @@ def _restore_snapshot(clients: AwsClients, directory: Path, manifest: dict[str, 
         s3 = clients.s3(bucket["region"])
         _create_bucket(s3, bucket["name"], bucket["region"])
         for item in bucket["objects"]:
-            extra = {"Metadata": item["metadata"]}
-            if item.get("content_type"):
-                extra["ContentType"] = item["content_type"]
+            extra = _object_arguments(item["metadata"], item.get("content_type"))
             path = directory / item["file"]
             s3.upload_file(str(path), bucket["name"], item["key"], ExtraArgs=extra)
             objects += 1
@@ -130,9 +132,9 @@ def _restore_snapshot(clients: AwsClients, directory: Path, manifest: dict[str, 
     streams = events = 0
     for group in manifest["logs"]:
         logs = clients.logs(group["region"])
-        _ignore_existing(logs.create_log_group, logGroupName=group["name"])
+        _ignoring(_EXISTS, logs.create_log_group, logGroupName=group["name"])
         for stream in group["streams"]:
-            _ignore_existing(logs.create_log_stream, logGroupName=group["name"], logStreamName=stream["name"])
+            _ignoring(_EXISTS, logs.create_log_stream, logGroupName=group["name"], logStreamName=stream["name"])
             for batch in _batches(stream["events"]):
                 logs.put_log_events(logGroupName=group["name"], logStreamName=stream["name"], logEvents=batch)
             streams += 1
@@ -151,11 +153,9 @@ def _replay(clients: AwsClients, changes: journal.Replay, saved: set[tuple[str, 
     for (bucket, key), stored in changes.objects.items():
         if stored is None:
             if (bucket, key) in saved:
-                _ignore_missing(home.delete_object, Bucket=bucket, Key=key)
+                _ignoring(_MISSING, home.delete_object, Bucket=bucket, Key=key)
             continue
-        extra: dict[str, Any] = {"Metadata": stored.metadata}
-        if stored.content_type:
-            extra["ContentType"] = stored.content_type
+        extra = _object_arguments(stored.metadata, stored.content_type)
         if stored.inline is not None:
             home.put_object(Bucket=bucket, Key=key, Body=stored.read(), **extra)
         elif stored.multipart:
@@ -164,18 +164,18 @@ def _replay(clients: AwsClients, changes: journal.Replay, saved: set[tuple[str, 
             home.upload_file(str(stored.files[0]), bucket, key, ExtraArgs=extra)
     for name, region in changes.buckets.items():
         if region is None:
-            _ignore_missing(home.delete_bucket, Bucket=name)
+            _ignoring(_MISSING, home.delete_bucket, Bucket=name)
     for change in _merged_events(changes.logs):
         logs = clients.logs(change["region"])
         group, stream = change["group"], change.get("stream")
         if change["op"] == "log-group":
-            _ignore_existing(logs.create_log_group, logGroupName=group)
+            _ignoring(_EXISTS, logs.create_log_group, logGroupName=group)
         elif change["op"] == "log-group-deleted":
-            _ignore_missing(logs.delete_log_group, logGroupName=group)
+            _ignoring(_MISSING, logs.delete_log_group, logGroupName=group)
         elif change["op"] == "log-stream":
-            _ignore_existing(logs.create_log_stream, logGroupName=group, logStreamName=stream)
+            _ignoring(_EXISTS, logs.create_log_stream, logGroupName=group, logStreamName=stream)
         elif change["op"] == "log-stream-deleted":
-            _ignore_missing(logs.delete_log_stream, logGroupName=group, logStreamName=stream)
+            _ignoring(_MISSING, logs.delete_log_stream, logGroupName=group, logStreamName=stream)
         elif change["op"] == "log-events" and change["events"]:
             for batch in _batches(change["events"]):
                 logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
@@ -281,27 +281,21 @@ def _batches(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 def _create_bucket(s3: Any, name: str, region: str) -> None:
     options = {} if region == _HOME_REGION else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    try:
-        s3.create_bucket(Bucket=name, **options)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    _ignoring(_BUCKET_EXISTS, s3.create_bucket, Bucket=name, **options)
 
 
-def _ignore_existing(call: Callable[..., Any], **arguments: Any) -> None:
+def _ignoring(codes: tuple[str, ...], call: Callable[..., Any], **arguments: Any) -> None:
+    """`call`, where an error whose code is one of `codes` means the state is as wanted already."""
     try:
         call(**arguments)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+        if exc.response["Error"]["Code"] not in codes:
             raise
 
 
-def _ignore_missing(call: Callable[..., Any], **arguments: Any) -> None:
-    try:
-        call(**arguments)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("NoSuchKey", "NoSuchBucket", "ResourceNotFoundException"):
-            raise
+def _object_arguments(metadata: dict[str, str], content_type: str | None) -> dict[str, Any]:
+    """What an object is stored with besides its bytes: its user metadata and content type."""
+    return {"Metadata": metadata, **({"ContentType": content_type} if content_type else {})}
 
 
 def _fsync_tree(directory: Path) -> None:

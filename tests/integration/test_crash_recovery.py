@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import TRAINING_LOGS, XGB_17, free_port, job_log, make_client, serve, upload_csv, wait_training
-from tests.integration.requests import training_request
+from tests.integration.requests import trained_model, training_request
 
 TRAIN = b"".join(f"{i % 7}.5,{i},{i * 2}\n".encode() for i in range(60))
 
@@ -81,12 +81,7 @@ def test_what_was_answered_before_a_kill_9_is_there_after_the_restart(tmp_path: 
         sagemaker: Any = make_client("sagemaker", endpoint)
         s3.create_bucket(Bucket="answered")
         s3.put_object(Bucket="answered", Key="train/train.csv", Body=TRAIN)
-        sagemaker.create_training_job(**training_request("answered-job", "answered", "s3://answered/train/train.csv",
-                                                         image=XGB_17, hyperparameters={"num_round": "3"}))
-        job = wait_training(sagemaker, "answered-job")
-        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-        artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
-        model = s3.get_object(Bucket="answered", Key=artifact.split("/", 3)[3])["Body"].read()
+        artifact, model = trained_model(sagemaker, s3, "answered-job", "answered")
         messages = job_log(logs, TRAINING_LOGS, "answered-job")
         assert any("#011train-rmse:" in message for message in messages)
         s3.upload_file(str(large), "answered", "large.bin")

@@ -19,8 +19,8 @@ from botocore.exceptions import ClientError
 
 from backends.emulator.journal import JOURNAL_DIR
 from backends.emulator.snapshot import SNAPSHOT_DIR
-from tests.conftest import XGB_17, free_port, make_client, serve, wait_training
-from tests.integration.requests import training_request
+from tests.conftest import free_port, make_client, serve
+from tests.integration.requests import trained_model
 
 LARGE = os.urandom(6 * 1024 * 1024)
 NOT_DURABLE = {"HARNESS_DURABLE_SERVICES": "0"}
@@ -65,12 +65,7 @@ def test_objects_logs_and_model_artifacts_survive_a_restart(tmp_path: Path) -> N
         now = int(time.time() * 1000)
         logs.put_log_events(logGroupName="/my/app", logStreamName="s",
                             logEvents=[{"timestamp": now + i, "message": f"line {i}"} for i in range(3)])
-        sagemaker.create_training_job(**training_request("kept", "keep-us", "s3://keep-us/train/train.csv",
-                                                         image=XGB_17, hyperparameters={"num_round": "3"}))
-        job = wait_training(sagemaker, "kept")
-        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-        artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
-        model = s3.get_object(Bucket="keep-us", Key=artifact.split("/", 3)[3])["Body"].read()
+        artifact, model = trained_model(sagemaker, s3, "kept", "keep-us")
     assert (state / SNAPSHOT_DIR / "manifest.json").exists()
 
     with _running(state) as clients:

@@ -279,23 +279,20 @@ class TrainingRun:
         settings_file.write_text(json.dumps(settings))
         return JobProcess(entry, (workspace.opt_ml, settings_file), workspace.log, runtime)
 
-    def _model_workspace(self) -> TrainingWorkspace:
+    def _saved_model(self) -> TrainingWorkspace | None:
         """The host whose /opt/ml/model is uploaded: the first that saved one (the XGBoost container's master, the
-        first host with data), else the first host."""
-        for host in self.hosts:
-            if host.workspace.model.is_dir() and any(host.workspace.model.iterdir()):
-                return host.workspace
-        return self.workspace
+        first host with data); None when none did."""
+        return next((host.workspace for host in self.hosts if _has_files(host.workspace.model)), None)
 
     def _upload_model(self, job: dict[str, Any]) -> None:
-        workspace = self._model_workspace()
+        workspace = self._saved_model() or self.workspace
         archive = workspace.root / "model.tar.gz"
         pack_model(workspace.model, archive)
         model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
         upload_file(self.clients.s3(self.region), archive, model_uri)
         archive.unlink()
         output_data = workspace.output / "data"
-        if output_data.is_dir() and any(output_data.iterdir()):
+        if _has_files(output_data):
             # What the algorithm left in /opt/ml/output/data, beside the model, as SageMaker packs it.
             archive = workspace.root / "output.tar.gz"
             pack_model(output_data, archive)
@@ -308,8 +305,7 @@ class TrainingRun:
         # A stopped job keeps what the algorithm saved, as SageMaker uploads /opt/ml/model on stop.
         try:
             job = self.jobs.get(self.region, self.name)
-            workspace = self._model_workspace()
-            if workspace.model.exists() and any(workspace.model.iterdir()):
+            if self._saved_model() is not None:
                 self._upload_model(job)
         except Exception:
             log.exception("could not upload the model of stopped job %s", self.name)
@@ -366,3 +362,7 @@ class TrainingRun:
 
     def _slot(self) -> JobSlot:
         return JobSlot(self._slots, self._stop, _Stopped)
+
+
+def _has_files(directory: Path) -> bool:
+    return directory.is_dir() and any(directory.iterdir())
