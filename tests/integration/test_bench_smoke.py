@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from backends.emulator.runtimes.store import ENV_VAR as RUNTIMES_VARIABLE
 from bench.report import FIGURES, PART_FIGURES, ROWS, TUNING_HEADING, TUNING_ROWS, sections
 from bench.settings import BenchSettings
+from tests.runtimes.helpers import RUNTIMES_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = BenchSettings().as_smoke()
@@ -27,6 +30,8 @@ def _bench(tmp_path: Path, markdown: Path, figures: Path, *args: str) -> subproc
         [sys.executable, "-m", "bench", "--smoke", *args, "--output", str(markdown), "--json", str(figures),
          "--workdir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
+        # The script-mode part installs the sklearn runtime where the runtime tests keep theirs: once per machine.
+        env={**os.environ, RUNTIMES_VARIABLE: str(RUNTIMES_DIR)},
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return result
